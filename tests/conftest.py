@@ -1,0 +1,48 @@
+"""Session hooks: report the worst error against PyTorch per reference function.
+
+tests/torch_reference.py records, in each process, the worst scaled error of every comparison
+with torch. Under pytest-xdist each worker hands its records to the controller; the merged
+table is printed at the end of the session and saved in the pytest cache under
+REPORT_KEY (.pytest_cache/v/tdn/worst_scaled_error_vs_torch).
+"""
+import sys
+
+import pytest
+
+REPORT_KEY = "tdn/worst_scaled_error_vs_torch"
+_MERGED = pytest.StashKey[dict]()
+
+
+def _recorded_here():
+    # Looked up, not imported: a session that ran no torch comparison has nothing to report
+    # and should not pay for importing torch.
+    harness = sys.modules.get("torch_reference")
+    return dict(harness.WORST_SCALED_ERROR) if harness else {}
+
+
+def _merge(config, errors):
+    merged = config.stash.setdefault(_MERGED, {})
+    for name, err in errors.items():
+        merged[name] = max(merged.get(name, 0.0), err)
+
+
+def pytest_sessionfinish(session):
+    if hasattr(session.config, "workeroutput"):  # an xdist worker: send the records along
+        session.config.workeroutput["worst_scaled_error"] = _recorded_here()
+
+
+@pytest.hookimpl(optionalhook=True)
+def pytest_testnodedown(node, error):
+    _merge(node.config, getattr(node, "workeroutput", {}).get("worst_scaled_error", {}))
+
+
+def pytest_terminal_summary(terminalreporter, config):
+    _merge(config, _recorded_here())
+    worst = config.stash.get(_MERGED, {})
+    if not worst:
+        return
+    terminalreporter.section("worst scaled error against torch, per function")
+    for name in sorted(worst):
+        terminalreporter.write_line(f"{name:<28} {worst[name]:.2e}")
+    if config.cache is not None:
+        config.cache.set(REPORT_KEY, dict(sorted(worst.items())))
