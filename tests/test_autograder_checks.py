@@ -1,0 +1,246 @@
+"""The hidden checks, run directly (without a notebook): reference, mistakes, alternatives, hostility."""
+import sys
+import warnings
+
+import numpy as np
+import pytest
+
+from autograder import judge, registry
+from autograder.judge import execute, reference_namespace
+from autograder.kernel import check
+from autograder.mistakes import CATALOGUE
+from autograder.probes import load_all
+
+REFERENCE = reference_namespace()
+ALL_CHECKS = [item.check_id for items in registry.ASSIGNMENTS.values() for item in items]
+
+
+@pytest.mark.parametrize("check_id", ALL_CHECKS)
+def test_the_reference_earns_full_marks(check_id):
+    report = check(check_id, REFERENCE)
+    assert report.score == report.points, report.feedback()
+
+
+def test_every_graded_item_has_a_probe_and_points():
+    probes = load_all()
+    assert set(ALL_CHECKS) <= set(probes)
+    assert all(item.points > 0 for items in registry.ASSIGNMENTS.values() for item in items)
+
+
+def test_the_catalogue_is_large_and_covers_every_assignment():
+    assert len(CATALOGUE) >= 30
+    assert len({m.slug + m.check for m in CATALOGUE}) == len(CATALOGUE)
+    checks_with_mistakes = {m.check for m in CATALOGUE}
+    for assignment, items in registry.ASSIGNMENTS.items():
+        assert checks_with_mistakes & {i.check_id for i in items}, assignment
+
+
+@pytest.mark.parametrize("mistake", CATALOGUE, ids=lambda m: f"{m.check}:{m.slug}")
+def test_every_known_mistake_loses_points_and_gets_its_hint(mistake):
+    report = check(mistake.check, {**REFERENCE, **mistake.replace})
+    assert report.score < report.points
+    assert mistake.hint in report.hints, report.feedback()
+
+
+def test_a_blank_function_scores_zero_and_says_it_is_not_implemented():
+    def affine_forward(x, w, b):
+        raise NotImplementedError
+
+    report = check("affine_forward", {**REFERENCE, "affine_forward": affine_forward})
+    assert report.score == 0
+    assert "not implemented" in report.feedback()
+
+
+def test_a_missing_definition_is_named():
+    namespace = {k: v for k, v in REFERENCE.items() if k != "affine_forward"}
+    report = check("affine_backward", namespace)
+    assert report.score == 0 and "affine_forward is not defined" in report.feedback()
+
+
+# ------------------------------------------------------------------ valid alternatives get full marks
+
+def relu_forward_where(x):
+    return np.where(x > 0, x, 0.0), x
+
+
+def relu_backward_masked(dout, cache):
+    dx = dout.copy()
+    dx[cache <= 0] = 0
+    return dx
+
+
+def affine_forward_einsum(x, w, b):
+    return np.einsum("nd,dm->nm", x.reshape(len(x), -1), w) + b, (x, w, b)
+
+
+def affine_backward_einsum(dout, cache):
+    x, w, _ = cache
+    rows = x.reshape(len(x), -1)
+    return np.einsum("nm,dm->nd", dout, w).reshape(x.shape), np.einsum("nd,nm->dm", rows, dout), dout.sum(0)
+
+
+def softmax_loss_logsumexp(x, y):
+    n = len(x)
+    lse = np.logaddexp.reduce(x, axis=1)
+    loss = np.mean(lse - x[np.arange(n), y])
+    probs = np.exp(x - lse[:, None])
+    onehot = np.eye(x.shape[1])[y]
+    return loss, (probs - onehot) / n
+
+
+def batchnorm_backward_another_form(dout, cache):
+    # Written from the variance formula instead of the graph: still exact.
+    xhat, xc, std, gamma = cache
+    n = len(dout)
+    dxhat = dout * gamma
+    dvar = np.sum(dxhat * xc, axis=0) * -0.5 / std**3
+    dmean = np.sum(-dxhat / std, axis=0) + dvar * np.mean(-2 * xc, axis=0)
+    dx = dxhat / std + dvar * 2 * xc / n + dmean / n
+    return dx, np.sum(dout * xhat, axis=0), dout.sum(0)
+
+
+def dropout_forward_binomial(x, dropout_param):
+    p = dropout_param["p"]
+    if dropout_param["mode"] == "test":
+        return x, None
+    rng = np.random.default_rng(dropout_param.get("seed"))
+    mask = rng.binomial(1, 1 - p, size=x.shape) / (1 - p) if p < 1 else np.zeros_like(x)
+    return x * mask, mask
+
+
+def dropout_backward_binomial(dout, cache):
+    return dout if cache is None else dout * cache
+
+
+def sgd_momentum_cs231n_form(w, dw, config=None):
+    # v = mu v - lr g; w += v: the same trajectory as torch's form for a constant learning rate.
+    config = dict(config or {})
+    config.setdefault("lr", 1e-3)
+    config.setdefault("momentum", 0.9)
+    g = dw + config.get("weight_decay", 0) * w
+    v = config["momentum"] * config.get("v_neg", np.zeros_like(w)) - config["lr"] * g
+    config["v_neg"] = v
+    return w + v, config
+
+
+def adam_textbook(w, dw, config=None):
+    config = {"lr": 1e-3, "betas": (0.9, 0.999), "eps": 1e-8, "weight_decay": 0.0, **(config or {})}
+    b1, b2 = config["betas"]
+    g = dw + config["weight_decay"] * w
+    t = config.get("t", 0) + 1
+    m = b1 * config.get("m", 0) + (1 - b1) * g
+    v = b2 * config.get("v", 0) + (1 - b2) * g * g
+    m_hat, v_hat = m / (1 - b1**t), v / (1 - b2**t)
+    config.update(t=t, m=m, v=v)
+    return w - config["lr"] * m_hat / (np.sqrt(v_hat) + config["eps"]), config
+
+
+def kaiming_normal_via_normal(shape, gain=np.sqrt(2.0), rng=None):
+    return rng.normal(0.0, gain / np.sqrt(shape[0]), size=shape)
+
+
+def orthogonal_via_svd(shape, gain=1.0, rng=None):
+    u, _, vt = np.linalg.svd(rng.standard_normal(shape), full_matrices=False)
+    return gain * (u @ vt)
+
+
+ALTERNATIVES = [
+    ("relu_forward", {"relu_forward": relu_forward_where}),
+    ("relu_backward", {"relu_forward": relu_forward_where, "relu_backward": relu_backward_masked}),
+    ("affine_forward", {"affine_forward": affine_forward_einsum}),
+    ("affine_backward", {"affine_forward": affine_forward_einsum, "affine_backward": affine_backward_einsum}),
+    ("softmax_loss", {"softmax_loss": softmax_loss_logsumexp}),
+    ("batchnorm_backward", {"batchnorm_backward": batchnorm_backward_another_form}),
+    ("batchnorm_backward_alt", {"batchnorm_backward_alt": batchnorm_backward_another_form}),
+    ("dropout_forward", {"dropout_forward": dropout_forward_binomial}),
+    ("dropout_backward", {"dropout_forward": dropout_forward_binomial, "dropout_backward": dropout_backward_binomial}),
+    ("sgd_momentum", {"sgd_momentum": sgd_momentum_cs231n_form}),
+    ("adam", {"adam": adam_textbook}),
+    ("kaiming_normal", {"kaiming_normal": kaiming_normal_via_normal}),
+    ("orthogonal", {"orthogonal": orthogonal_via_svd}),
+]
+
+
+@pytest.mark.parametrize("check_id, replacement", ALTERNATIVES, ids=[a[0] + ":" + next(iter(a[1].values())).__name__ for a in ALTERNATIVES])
+def test_a_valid_alternative_implementation_earns_full_marks(check_id, replacement):
+    report = check(check_id, {**REFERENCE, **replacement})
+    assert report.score == report.points, report.feedback()
+
+
+def test_a_network_built_on_another_valid_dropout_earns_full_marks():
+    # As in a notebook: the class's source runs in a namespace that holds the student's layers.
+    import inspect
+    from numbers import Real
+
+    from solutions.models import FullyConnectedNet
+
+    namespace = {**REFERENCE, "np": np, "Real": Real,
+                 "dropout_forward": dropout_forward_binomial, "dropout_backward": dropout_backward_binomial}
+    exec(inspect.getsource(FullyConnectedNet), namespace)
+    report = check("fcnet_regularization", namespace)
+    assert report.score == report.points, report.feedback()
+
+
+def test_a_correct_function_that_warns_and_prints_to_stderr_keeps_full_marks():
+    def sigmoid_forward(x):
+        out = 1 / (1 + np.exp(-x))  # overflows for large negative x: a RuntimeWarning, same values
+        warnings.warn("student debugging warning")
+        print("debug", file=sys.stderr)
+        return out, out
+
+    report = check("sigmoid_forward", {**REFERENCE, "sigmoid_forward": sigmoid_forward})
+    assert report.score == report.points, report.feedback()
+
+
+def test_modifying_an_input_in_place_costs_points_and_says_so():
+    def relu_forward(x):
+        np.maximum(x, 0, out=x)
+        return x, x
+
+    report = check("relu_forward", {**REFERENCE, "relu_forward": relu_forward})
+    assert 0 < report.score < report.points
+    assert "modified its input x in place" in report.feedback()
+
+
+def test_an_endless_loop_is_stopped_per_case_and_named(monkeypatch):
+    monkeypatch.setattr(judge, "CASE_TIME_LIMIT", 0.2)
+
+    def tanh_forward(x):
+        while True:
+            pass
+
+    report = check("tanh_forward", {**REFERENCE, "tanh_forward": tanh_forward})
+    assert report.score == 0 and "infinite loop" in report.feedback()
+
+
+def test_feedback_names_the_student_line_that_raised():
+    source = "def mse_loss(x, y):\n    d = x - y\n    return (d ** 2).mean(), d @ y\n"
+    namespace = dict(REFERENCE)
+    exec(compile(source, "<student cell>", "exec"), namespace)
+    feedback = check("mse_loss", namespace).feedback()
+    assert "raised ValueError" in feedback and "(line 3 of your code)" in feedback
+
+
+def test_feedback_never_shows_hidden_input_values():
+    def softmax_loss(x, y):
+        return 0.0, np.zeros_like(x)
+
+    feedback = check("softmax_loss", {**REFERENCE, "softmax_loss": softmax_loss}).feedback()
+    probe = load_all()["softmax_loss"]
+    for case in probe.cases():
+        for value in np.ravel(case.inputs["x"])[:5]:
+            assert f"{value:.4g}" not in feedback
+
+
+def test_judging_ignores_runs_for_cases_that_do_not_exist():
+    probe = load_all()["relu_forward"]
+    forged = [judge.Run("made-up case", {"out": np.zeros(3)})]
+    report = judge.assess(probe, forged, points=1)
+    assert report.score == 0 and len(report.findings) == len(probe.cases())
+
+
+def test_the_same_runs_give_the_same_verdict_in_another_process():
+    probe = load_all()["batchnorm_forward"]
+    runs = execute(probe, REFERENCE)
+    report = judge.assess(probe, runs, points=4)
+    assert report.score == 4
