@@ -1,8 +1,6 @@
 """Reference fully connected network, built from the layers of solutions.layers,
 solutions.normalization and solutions.dropout.
 """
-from numbers import Real
-
 import numpy as np
 
 from solutions.dropout import dropout_backward, dropout_forward
@@ -124,7 +122,7 @@ class FullyConnectedNet:
             shape = (dims[i - 1], dims[i])
             if weight_init is None:
                 W = np.sqrt(2.0 / shape[0]) * rng.standard_normal(shape)
-            elif isinstance(weight_init, Real):
+            elif isinstance(weight_init, (int, float)):
                 W = weight_init * rng.standard_normal(shape)
             elif callable(weight_init):
                 W = weight_init(shape, rng=rng)

@@ -170,11 +170,10 @@ def test_a_valid_alternative_implementation_earns_full_marks(check_id, replaceme
 def test_a_network_built_on_another_valid_dropout_earns_full_marks():
     # As in a notebook: the class's source runs in a namespace that holds the student's layers.
     import inspect
-    from numbers import Real
 
     from solutions.models import FullyConnectedNet
 
-    namespace = {**REFERENCE, "np": np, "Real": Real,
+    namespace = {**REFERENCE, "np": np,
                  "dropout_forward": dropout_forward_binomial, "dropout_backward": dropout_backward_binomial}
     exec(inspect.getsource(FullyConnectedNet), namespace)
     report = check("fcnet_regularization", namespace)

@@ -1,0 +1,192 @@
+"""Source notebooks take their graded cells from `solutions/` and the registry: one source of truth.
+
+An instructor writes the teaching cells of `assignments/source/<id>/<id>.ipynb` by hand and marks
+two kinds of generated cells with metadata:
+
+- a solution cell: `metadata.tdn.solution_of = ["affine_forward", ...]`. Its source becomes the
+  reference's source, each function or method body wrapped in `### BEGIN SOLUTION` /
+  `### END SOLUTION`, so the release version keeps the signature and docstring and replaces the
+  body with nbgrader's stub. The solution region is therefore the reference body, verbatim.
+- a hidden test cell: `metadata.tdn.check = "<check id>"`. Its source and points come from
+  `autograder.registry`; the grading call sits between `### BEGIN HIDDEN TESTS` and
+  `### END HIDDEN TESTS`.
+
+`sync(path)` rewrites those cells; `problems(path)` lists drift and structural errors (a graded
+item without its cells, duplicated grade ids, outputs committed) for `autograder sync --check`.
+"""
+from __future__ import annotations
+
+import ast
+import inspect
+import textwrap
+from pathlib import Path
+
+import nbformat
+
+from autograder import registry
+from autograder.judge import reference_namespace
+
+BEGIN, END = "### BEGIN SOLUTION", "### END SOLUTION"
+
+
+def _wrap_bodies(source: str) -> str:
+    """Wrap the body (after the docstring) of every function and method in solution markers."""
+    tree = ast.parse(source)
+    lines = source.splitlines()
+    inserts: list[tuple[int, str]] = []  # (line index to insert before, text)
+
+    def visit(node):
+        for child in node.body:
+            if isinstance(child, ast.FunctionDef):
+                body = child.body
+                has_doc = isinstance(body[0], ast.Expr) and isinstance(getattr(body[0], "value", None), ast.Constant) \
+                    and isinstance(body[0].value.value, str)
+                first = body[0].end_lineno if has_doc else body[0].lineno - 1  # 0-based index of first body line
+                indent = " " * (len(lines[body[-1].lineno - 1]) - len(lines[body[-1].lineno - 1].lstrip()))
+                if has_doc and len(body) == 1:
+                    continue  # only a docstring: nothing to hide
+                inserts.append((first, indent + BEGIN))
+                inserts.append((child.end_lineno, indent + END))
+            elif isinstance(child, ast.ClassDef):
+                visit(child)
+
+    visit(tree)
+    for index, text in sorted(inserts, reverse=True):
+        lines.insert(index, text)
+    return "\n".join(lines)
+
+
+def solution_source(names: list[str]) -> str:
+    """The source of a solution cell holding the reference definitions of `names`."""
+    namespace = reference_namespace()
+    parts = []
+    for name in names:
+        if name not in namespace:
+            raise KeyError(f"{name!r} is not defined in solutions/")
+        parts.append(_wrap_bodies(textwrap.dedent(inspect.getsource(namespace[name])).rstrip()))
+    return "\n\n\n".join(parts)
+
+
+def test_source(check_id: str) -> str:
+    """The source of the hidden test cell of one graded item."""
+    item = registry.find(check_id)
+    return (
+        f"# Hidden tests grade {item.name} on new inputs, against the course's NumPy reference and PyTorch "
+        f"({item.points} point{'s' if item.points != 1 else ''}).\n"
+        "### BEGIN HIDDEN TESTS\n"
+        "from autograder.kernel import grade\n"
+        f'grade("{check_id}")\n'
+        "### END HIDDEN TESTS"
+    )
+
+
+def _expected_cell(cell) -> tuple[str, float | None] | None:
+    tdn = cell.get("metadata", {}).get("tdn", {})
+    if "solution_of" in tdn:
+        return solution_source(tdn["solution_of"]), None
+    if "check" in tdn:
+        return test_source(tdn["check"]), float(registry.find(tdn["check"]).points)
+    return None
+
+
+def sync(path: Path) -> bool:
+    """Regenerate the generated cells of one source notebook; True when the file changed."""
+    path = Path(path)
+    nb = nbformat.read(path, as_version=4)
+    changed = False
+    for cell in nb.cells:
+        expected = _expected_cell(cell)
+        if expected is None:
+            continue
+        source, points = expected
+        if cell.source != source:
+            cell.source, changed = source, True
+        if points is not None and cell.metadata.get("nbgrader", {}).get("points") != points:
+            cell.metadata.setdefault("nbgrader", {})["points"] = points
+            changed = True
+    if changed:
+        nbformat.write(nb, path)
+    return changed
+
+
+def problems(path: Path) -> list[str]:
+    """Everything wrong with a source notebook: drift from solutions/, missing or duplicated cells."""
+    path = Path(path)
+    assignment = path.stem
+    try:
+        nb = nbformat.read(path, as_version=4)
+    except Exception as err:  # noqa: BLE001 - any unreadable notebook is reported, not raised
+        return [f"{path}: cannot be read as a notebook ({err})"]
+    found = []
+    checks, grade_ids = [], []
+    for index, cell in enumerate(nb.cells):
+        where = f"{path}, cell {index}"
+        meta = cell.get("metadata", {})
+        grade_id = meta.get("nbgrader", {}).get("grade_id")
+        if grade_id:
+            if grade_id in grade_ids:
+                found.append(f"{where}: duplicate grade_id {grade_id!r}")
+            grade_ids.append(grade_id)
+        if cell.cell_type == "code" and (cell.get("outputs") or cell.get("execution_count")):
+            found.append(f"{where}: has outputs; commit notebooks cleared")
+        expected = _expected_cell(cell)
+        if expected is not None and cell.source != expected[0]:
+            found.append(f"{where}: out of date with solutions/ or the registry (run `autograder sync`)")
+        if "check" in meta.get("tdn", {}):
+            checks.append(meta["tdn"]["check"])
+            nbg = meta.get("nbgrader", {})
+            if not (nbg.get("grade") and nbg.get("locked") and not nbg.get("solution")):
+                found.append(f"{where}: a hidden test cell must be a locked, graded, non-solution nbgrader cell")
+    if assignment in registry.ASSIGNMENTS:
+        wanted = [item.check_id for item in registry.graded(assignment)]
+        for check_id in wanted:
+            if checks.count(check_id) != 1:
+                found.append(f"{path}: {checks.count(check_id)} hidden test cells for {check_id!r}, expected 1")
+        for check_id in set(checks) - set(wanted):
+            found.append(f"{path}: hidden test cell for {check_id!r}, which the registry does not grade in {assignment}")
+    return found
+
+
+def source_notebooks(course_root: Path) -> list[Path]:
+    """assignments/source/<id>/<id>.ipynb for every assignment in the registry, in order."""
+    return [Path(course_root) / "source" / a / f"{a}.ipynb" for a in registry.ASSIGNMENTS]
+
+
+# ------------------------------------------------------------------ building cells by hand
+
+def _nbgrader(grade_id: str, *, grade: bool, solution: bool, locked: bool, points: float | None = None) -> dict:
+    meta = {"grade": grade, "solution": solution, "locked": locked, "grade_id": grade_id, "schema_version": 3}
+    if points is not None:
+        meta["points"] = float(points)
+    return meta
+
+
+def solution_cell(names: list[str], grade_id: str | None = None):
+    """A code cell the student fills in, generated from the reference definitions of `names`."""
+    cell = nbformat.v4.new_code_cell(solution_source(names))
+    cell.metadata["nbgrader"] = _nbgrader(grade_id or names[0], grade=False, solution=True, locked=False)
+    cell.metadata["tdn"] = {"solution_of": list(names)}
+    return cell
+
+
+def test_cell(check_id: str):
+    """The locked, graded cell whose hidden tests grade one registry item."""
+    item = registry.find(check_id)
+    cell = nbformat.v4.new_code_cell(test_source(check_id))
+    cell.metadata["nbgrader"] = _nbgrader(f"test_{check_id}", grade=True, solution=False, locked=True, points=item.points)
+    cell.metadata["tdn"] = {"check": check_id}
+    return cell
+
+
+def selfcheck_cell(source: str, grade_id: str):
+    """A locked code cell with visible self-checks: students run it, cannot change it, earn nothing from it."""
+    cell = nbformat.v4.new_code_cell(source)
+    cell.metadata["nbgrader"] = _nbgrader(grade_id, grade=False, solution=False, locked=True)
+    return cell
+
+
+def written_answer_cell(grade_id: str, points: float, model_answer: str):
+    """A markdown cell graded by hand in formgrader; the model answer is stripped from the release."""
+    cell = nbformat.v4.new_markdown_cell(f"{BEGIN}\n{model_answer.strip()}\n{END}")
+    cell.metadata["nbgrader"] = _nbgrader(grade_id, grade=True, solution=True, locked=False, points=points)
+    return cell
