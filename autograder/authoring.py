@@ -190,3 +190,42 @@ def written_answer_cell(grade_id: str, points: float, model_answer: str):
     cell = nbformat.v4.new_markdown_cell(f"{BEGIN}\n{model_answer.strip()}\n{END}")
     cell.metadata["nbgrader"] = _nbgrader(grade_id, grade=True, solution=True, locked=False, points=points)
     return cell
+
+
+# ------------------------------------------------------------------ checking student versions
+
+HIDDEN_MARKERS = ("BEGIN SOLUTION", "END SOLUTION", "BEGIN HIDDEN TESTS", "END HIDDEN TESTS",
+                  "from autograder", "import autograder", "from solutions", "import solutions")
+
+
+def solution_lines(names: list[str]) -> set[str]:
+    """Distinctive lines of the reference bodies of `names`: long enough not to occur by chance,
+    and not shown to students anyway (a docstring may state the formula a body implements)."""
+    inside_lines, outside_lines, inside = set(), set(), False
+    for line in solution_source(names).splitlines():
+        text = line.strip()
+        if text in (BEGIN, END):
+            inside = text == BEGIN
+        elif inside:
+            inside_lines.add(text)
+        else:
+            outside_lines.add(text)
+    shown = "\n".join(outside_lines)
+    return {t for t in inside_lines if len(t) >= 24 and not t.startswith("#") and t not in shown}
+
+
+def release_leaks(release_nb: Path, source_nb: Path) -> list[str]:
+    """What a student version must not contain: solution code, hidden tests, grader imports."""
+    release = nbformat.read(release_nb, as_version=4)
+    source = nbformat.read(source_nb, as_version=4)
+    names = [n for c in source.cells for n in c.get("metadata", {}).get("tdn", {}).get("solution_of", [])]
+    secret = solution_lines(names)
+    leaks = []
+    for index, cell in enumerate(release.cells):
+        for marker in HIDDEN_MARKERS:
+            if marker in cell.source:
+                leaks.append(f"{release_nb}, cell {index}: contains {marker!r}")
+        for line in secret:
+            if line in cell.source:
+                leaks.append(f"{release_nb}, cell {index}: contains solution code {line!r}")
+    return leaks

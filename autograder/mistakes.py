@@ -521,3 +521,11 @@ for _check in ("fcnet_plain", "fcnet_regularization"):
             FullyConnectedNet=_RegOnAllParams)
     mistake(_check, "reg-gradient-mismatch", "the L2 term 0.5 * reg * sum(W**2) has gradient reg * W: the loss and "
             "the gradient must use the same factor", FullyConnectedNet=_RegWithoutHalf)
+
+
+def implementation(check: str, slug: str, name: str) -> Callable:
+    """The wrong definition of `name` in mistake `slug` of `check`: lets a test notebook plant it."""
+    for m in mistakes_for(check):
+        if m.slug == slug:
+            return m.replace[name]
+    raise KeyError(f"no mistake {slug!r} for check {check!r}")

@@ -41,7 +41,12 @@ class History:
     stopped_early: bool = False
 
     def __getitem__(self, key: str):
+        if key not in self:
+            raise KeyError(key)
         return getattr(self, key)
+
+    def __contains__(self, key) -> bool:
+        return isinstance(key, str) and key in self.__dataclass_fields__
 
 
 class Trainer:

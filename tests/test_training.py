@@ -46,6 +46,7 @@ def test_training_lowers_the_loss_and_reaches_good_validation_accuracy(digits):
     assert len(history.loss) == 5 * steps_per_epoch
     assert np.mean(history.loss[-10:]) < 0.5 * np.mean(history.loss[:10])
     assert len(history["val_acc"]) == 5 and history.best_val_acc > 0.9
+    assert "loss" in history and "nonsense" not in history
 
 
 def test_history_records_gradient_norms_and_update_ratios_per_parameter(digits):
