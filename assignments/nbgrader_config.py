@@ -27,3 +27,9 @@ c.LimitOutput.max_traceback = 20
 
 # Validation on submission: warn students about cells that still raise NotImplementedError.
 c.Validator.validate_all = False
+
+# Feedback shows each student the diagnosing messages of the hidden tests, not their code.
+from nbconvert.preprocessors import CSSHTMLHeaderPreprocessor  # noqa: E402
+from nbgrader.preprocessors import ClearHiddenTests, GetGrades  # noqa: E402
+
+c.GenerateFeedback.preprocessors = [GetGrades, ClearHiddenTests, CSSHTMLHeaderPreprocessor]

@@ -27,7 +27,12 @@ import numpy as np
 def xavier_uniform(shape, gain=1.0, rng=None):
     """Glorot uniform: W ~ U(-bound, bound), bound = gain * sqrt(6 / (fan_in + fan_out)).
 
-    Inputs and Returns: see the module docstring.
+    Inputs:
+    - shape: (fan_in, fan_out), the transpose of torch.nn.Linear.weight's shape
+    - gain: the scale for the nonlinearity that follows (torch.nn.init.calculate_gain)
+    - rng: the np.random.Generator to draw from (required)
+
+    Returns W, an array of the given shape.
     """
     if not isinstance(rng, np.random.Generator):
         raise TypeError(
@@ -43,7 +48,12 @@ def xavier_uniform(shape, gain=1.0, rng=None):
 def xavier_normal(shape, gain=1.0, rng=None):
     """Glorot normal: W ~ N(0, std^2), std = gain * sqrt(2 / (fan_in + fan_out)).
 
-    Inputs and Returns: see the module docstring.
+    Inputs:
+    - shape: (fan_in, fan_out), the transpose of torch.nn.Linear.weight's shape
+    - gain: the scale for the nonlinearity that follows (torch.nn.init.calculate_gain)
+    - rng: the np.random.Generator to draw from (required)
+
+    Returns W, an array of the given shape.
     """
     if not isinstance(rng, np.random.Generator):
         raise TypeError(
@@ -62,7 +72,12 @@ def kaiming_uniform(shape, gain=np.sqrt(2.0), rng=None):
     The default gain sqrt(2) is for ReLU: torch.nn.init.kaiming_uniform_(w, nonlinearity='relu').
     (PyTorch's own default, a=sqrt(5), is the gain of nn.Linear's initialization instead.)
 
-    Inputs and Returns: see the module docstring.
+    Inputs:
+    - shape: (fan_in, fan_out), the transpose of torch.nn.Linear.weight's shape
+    - gain: the scale for the nonlinearity that follows (torch.nn.init.calculate_gain)
+    - rng: the np.random.Generator to draw from (required)
+
+    Returns W, an array of the given shape.
     """
     if not isinstance(rng, np.random.Generator):
         raise TypeError(
@@ -80,7 +95,12 @@ def kaiming_normal(shape, gain=np.sqrt(2.0), rng=None):
 
     The default gain sqrt(2) is for ReLU: torch.nn.init.kaiming_normal_(w, nonlinearity='relu').
 
-    Inputs and Returns: see the module docstring.
+    Inputs:
+    - shape: (fan_in, fan_out), the transpose of torch.nn.Linear.weight's shape
+    - gain: the scale for the nonlinearity that follows (torch.nn.init.calculate_gain)
+    - rng: the np.random.Generator to draw from (required)
+
+    Returns W, an array of the given shape.
     """
     if not isinstance(rng, np.random.Generator):
         raise TypeError(
@@ -101,7 +121,12 @@ def orthogonal(shape, gain=1.0, rng=None):
     shape is drawn tall and transposed. The result has W.T @ W = gain^2 I when
     fan_in >= fan_out (orthonormal columns) and W @ W.T = gain^2 I otherwise.
 
-    Inputs and Returns: see the module docstring.
+    Inputs:
+    - shape: (fan_in, fan_out), the transpose of torch.nn.Linear.weight's shape
+    - gain: the scale for the nonlinearity that follows (torch.nn.init.calculate_gain)
+    - rng: the np.random.Generator to draw from (required)
+
+    Returns W, an array of the given shape.
     """
     if not isinstance(rng, np.random.Generator):
         raise TypeError(

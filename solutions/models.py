@@ -98,7 +98,7 @@ class FullyConnectedNet:
           torch.optim's weight_decay = reg
         - weight_init: None for He initialization, W ~ N(0, 2 / fan_in); a float s for
           W ~ N(0, s^2) (CS231n's weight_scale; 0.0 gives zeros); or an initializer called as
-          weight_init(shape, rng=rng), such as solutions.init.xavier_uniform. Biases start at
+          weight_init(shape, rng=rng), such as your xavier_uniform from A2. Biases start at
           zero, gamma at one, beta at zero.
         - dtype: the dtype of every parameter and of the computation
         - seed: seeds the np.random.Generator that initializes the weights, and fixes every
