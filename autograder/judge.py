@@ -1,143 +1,20 @@
-"""Run a probe against some code, and judge the outputs against the reference and PyTorch.
+"""Judge recorded runs of a probe against the NumPy reference and the PyTorch oracle.
 
-Two halves that can live in different processes:
-- `execute(probe, namespace)` calls the code under test (the student's) on the probe's cases and
-  records what came out: outputs, or the exception and the line of the student's code that
-  raised it, and which inputs were modified in place. Warnings, stdout and stderr of the code
-  under test are swallowed: a correct function that warns still earns its points, and nothing
-  the student's code prints reaches the feedback.
-- `assess(probe, runs, points)` compares recorded runs with the NumPy reference (`solutions`)
-  and the PyTorch oracle, looks up known mistakes for the outputs that differ, and returns a
-  `Report` with the score and the feedback. It never calls student code, so it can run in a
-  clean process on runs read from a graded notebook.
+`assess(probe, runs, points)` compares recorded runs (from `autograder.recording`) with the
+reference (`solutions`) and the PyTorch oracle, looks up known mistakes for the outputs that
+differ, and returns a `Report` with the score and the feedback. It never calls student code, so
+it runs in a clean process on runs read back from wherever the student's code ran.
 """
 from __future__ import annotations
 
-import contextlib
 import copy
-import io
-import linecache
-import signal
-import sys
-import threading
-import traceback
-import warnings
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from functools import lru_cache
-from pathlib import Path
 
 import numpy as np
 
 from autograder.probes import Case, Probe
-
-# Seconds one case may take before it is stopped (the whole cell also has nbgrader's timeout).
-CASE_TIME_LIMIT = 10.0
-_ROOT = Path(__file__).resolve().parents[1]
-# Frames in these directories are never "the student's code" in an error message.
-_LIBRARY_DIRS = tuple(str(d) for d in (
-    Path(np.__file__).resolve().parent,
-    Path(contextlib.__file__).resolve().parent,  # the standard library
-    _ROOT / "autograder", _ROOT / "course", _ROOT / "solutions",
-))
-
-
-@dataclass
-class Run:
-    """What one case produced: outputs, or the error that stopped it."""
-
-    case: str
-    outputs: dict | None = None
-    error: str | None = None
-    mutated: list[str] = field(default_factory=list)
-
-
-# ------------------------------------------------------------------ executing code under test
-
-class CaseTimeout(Exception):
-    pass
-
-
-@contextlib.contextmanager
-def _time_limit(seconds: float):
-    # SIGALRM interrupts pure-Python loops; it only works in the main thread, where kernels run.
-    if threading.current_thread() is not threading.main_thread() or not hasattr(signal, "setitimer"):
-        yield
-        return
-
-    def stop(signum, frame):
-        raise CaseTimeout(f"took longer than {seconds:g} s (an infinite loop?)")
-
-    previous = signal.signal(signal.SIGALRM, stop)
-    signal.setitimer(signal.ITIMER_REAL, seconds)
-    try:
-        yield
-    finally:
-        signal.setitimer(signal.ITIMER_REAL, 0)
-        signal.signal(signal.SIGALRM, previous)
-
-
-def _student_line(exc: BaseException) -> str:
-    """'line 4 of your code: dx = dout @ w' for the innermost frame outside libraries and graders."""
-    for frame in reversed(traceback.extract_tb(exc.__traceback__)):
-        filename = str(frame.filename)
-        if filename.startswith(_LIBRARY_DIRS) or "site-packages" in filename:
-            continue
-        line = (frame.line or linecache.getline(filename, frame.lineno)).strip()
-        return f" (line {frame.lineno} of your code: {line})" if line else f" (line {frame.lineno} of your code)"
-    return ""
-
-
-def describe_exception(exc: BaseException) -> str:
-    message = str(exc).strip().splitlines()[0][:200] if str(exc).strip() else ""
-    text = type(exc).__name__ + (f": {message}" if message else "")
-    return text + _student_line(exc)
-
-
-def _changed(before, after) -> bool:
-    if isinstance(before, np.ndarray):
-        return not (isinstance(after, np.ndarray) and before.shape == after.shape
-                    and np.array_equal(before, after, equal_nan=True))
-    if isinstance(before, dict):
-        return not isinstance(after, dict) or before.keys() != after.keys() or any(
-            _changed(before[k], after[k]) for k in before)
-    if isinstance(before, (list, tuple)):
-        return len(before) != len(after) or any(_changed(b, a) for b, a in zip(before, after))
-    return before != after
-
-
-def execute(probe: Probe, namespace: dict, cases: list[Case] | None = None) -> list[Run]:
-    """Run the probe's cases against `namespace`, isolating each case's failure from the others."""
-    runs = []
-    for case in cases if cases is not None else probe.cases():
-        inputs = copy.deepcopy(case.inputs)
-        run = Run(case.label)
-        sink = io.StringIO()
-        with warnings.catch_warnings(), contextlib.redirect_stdout(sink), contextlib.redirect_stderr(sink):
-            warnings.simplefilter("ignore")
-            np_errors = np.seterr(all="ignore")
-            try:
-                with _time_limit(CASE_TIME_LIMIT):
-                    run.outputs = _plain(probe.run(namespace, inputs))
-            except (Exception, SystemExit, CaseTimeout) as exc:  # noqa: B014 - SystemExit is not an Exception
-                run.error = describe_exception(exc)
-            finally:
-                np.seterr(**np_errors)
-        if run.error is None:
-            run.mutated = [k for k in case.inputs if _changed(case.inputs[k], inputs[k])]
-        runs.append(run)
-    return runs
-
-
-def _plain(outputs: dict) -> dict:
-    """Outputs as float64 arrays (or None), detached from anything the student's code holds."""
-    plain = {}
-    for key, value in outputs.items():
-        try:
-            plain[key] = None if value is None else np.array(value, dtype=np.float64)
-        except (TypeError, ValueError):
-            plain[key] = None
-    return plain
-
+from autograder.recording import Run, execute
 
 # ------------------------------------------------------------------ judging recorded runs
 

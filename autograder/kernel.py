@@ -13,8 +13,9 @@ from __future__ import annotations
 import sys
 
 from autograder import registry
-from autograder.judge import Report, assess, execute
+from autograder.judge import Report, assess
 from autograder.probes import load_all
+from autograder.recording import execute
 
 
 def check(check_id: str, namespace: dict) -> Report:

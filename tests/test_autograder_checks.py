@@ -1,12 +1,14 @@
 """The hidden checks, run directly (without a notebook): reference, mistakes, alternatives, hostility."""
+import json
 import sys
 import warnings
 
 import numpy as np
 import pytest
 
-from autograder import judge, registry
-from autograder.judge import execute, reference_namespace
+from autograder import judge, recording, registry
+from autograder.judge import reference_namespace
+from autograder.recording import execute, runs_from_json, runs_to_json
 from autograder.kernel import check
 from autograder.mistakes import CATALOGUE
 from autograder.probes import load_all
@@ -202,7 +204,7 @@ def test_modifying_an_input_in_place_costs_points_and_says_so():
 
 
 def test_an_endless_loop_is_stopped_per_case_and_named(monkeypatch):
-    monkeypatch.setattr(judge, "CASE_TIME_LIMIT", 0.2)
+    monkeypatch.setattr(recording, "CASE_TIME_LIMIT", 0.2)
 
     def tanh_forward(x):
         while True:
@@ -233,13 +235,21 @@ def test_feedback_never_shows_hidden_input_values():
 
 def test_judging_ignores_runs_for_cases_that_do_not_exist():
     probe = load_all()["relu_forward"]
-    forged = [judge.Run("made-up case", {"out": np.zeros(3)})]
+    forged = [recording.Run("made-up case", {"out": np.zeros(3)})]
     report = judge.assess(probe, forged, points=1)
     assert report.score == 0 and len(report.findings) == len(probe.cases())
 
 
-def test_the_same_runs_give_the_same_verdict_in_another_process():
+def test_runs_survive_a_json_round_trip_and_keep_their_verdict():
     probe = load_all()["batchnorm_forward"]
-    runs = execute(probe, REFERENCE)
-    report = judge.assess(probe, runs, points=4)
-    assert report.score == 4
+    runs = runs_from_json(json.loads(json.dumps(runs_to_json(execute(probe, REFERENCE)))))
+    assert judge.assess(probe, runs, points=4).score == 4
+
+
+def test_malformed_recorded_runs_are_read_as_failures_not_crashes():
+    probe = load_all()["relu_forward"]
+    label = probe.cases()[0].label
+    garbage = [{"case": label, "outputs": {"out": {"shape": [5, 5], "data": "AAAA"}}}, "junk", {"case": 3}]
+    runs = runs_from_json(garbage)
+    assert len(runs) == 1 and runs[0].error
+    assert judge.assess(probe, runs, points=1).score == 0
