@@ -214,18 +214,36 @@ def solution_lines(names: list[str]) -> set[str]:
     return {t for t in inside_lines if len(t) >= 24 and not t.startswith("#") and t not in shown}
 
 
+def _visible_text(source: nbformat.NotebookNode) -> str:
+    """Everything the source notebook shows students on purpose: all text outside solution regions."""
+    parts = []
+    for cell in source.cells:
+        inside = False
+        for line in cell.source.splitlines():
+            if line.strip() in (BEGIN, END):
+                inside = line.strip() == BEGIN
+            elif not inside:
+                parts.append(line.strip())
+    return "\n".join(parts)
+
+
 def release_leaks(release_nb: Path, source_nb: Path) -> list[str]:
-    """What a student version must not contain: solution code, hidden tests, grader imports."""
+    """What a student version must not contain: solution code, hidden tests, grader imports.
+
+    A line of a reference body counts as solution code unless the source notebook also shows it
+    outside every solution region (a self-check or an explanation that uses it on purpose).
+    """
     release = nbformat.read(release_nb, as_version=4)
     source = nbformat.read(source_nb, as_version=4)
     names = [n for c in source.cells for n in c.get("metadata", {}).get("tdn", {}).get("solution_of", [])]
-    secret = solution_lines(names)
+    visible = _visible_text(source)
+    secret = {line for line in solution_lines(names) if line not in visible}
     leaks = []
     for index, cell in enumerate(release.cells):
         for marker in HIDDEN_MARKERS:
             if marker in cell.source:
                 leaks.append(f"{release_nb}, cell {index}: contains {marker!r}")
-        for line in secret:
+        for line in sorted(secret):
             if line in cell.source:
                 leaks.append(f"{release_nb}, cell {index}: contains solution code {line!r}")
     return leaks

@@ -1,13 +1,15 @@
 """The instructor's command line: `autograder <command>` (or `python -m autograder <command>`).
 
-Exit codes: 0 success; 1 the work ran and found problems (drift, leaks, failed grading);
-2 bad usage or missing files.
+Exit codes: 0 success; 1 the work ran and found problems (drift, leaks, a score that differs in
+an audit); 2 bad usage or a course that is not ready; 3 graded, but some submissions could not be
+read (each is listed with the reason); 130 interrupted (run the same command again to resume).
 """
 from __future__ import annotations
 
 import argparse
 import shutil
 import sys
+import time
 from pathlib import Path
 
 from autograder import authoring, nbgrader_cli, registry
@@ -58,6 +60,100 @@ def cmd_generate(args) -> int:
     return status
 
 
+def cmd_grade(args) -> int:
+    """Autograde every submission of the assignments, in parallel and sandboxed."""
+    from autograder import grading, sandbox
+
+    limits = sandbox.Limits(cell_seconds=args.cell_timeout, submission_seconds=args.timeout,
+                            memory_bytes=int(args.memory_gb * (1 << 30)))
+    print(f"sandbox: {sandbox.describe()}")
+    start = time.perf_counter()
+    try:
+        results = grading.grade_class(args.course, _assignments(args), students=args.student or None, jobs=args.jobs,
+                                      scheduler=args.scheduler, limits=limits, force=args.force)
+    except grading.CourseError as err:
+        print(f"autograder: {err}", file=sys.stderr)
+        return 2
+    status = 0
+    for assignment, outcomes in results.items():
+        print(summary_table(assignment, outcomes))
+        print(f"{assignment}: {sum(o.status == 'graded' for o in outcomes)} graded, "
+              f"{sum(o.status == 'resumed' for o in outcomes)} unchanged since the last run, "
+              f"{sum(o.status == 'unreadable' for o in outcomes)} unreadable\n")
+        if any(o.status == "unreadable" for o in outcomes):
+            status = 3
+    print(f"graded in {time.perf_counter() - start:.1f} s")
+    return status
+
+
+def summary_table(assignment: str, outcomes) -> str:
+    rows = [("student", "status", "score", "seconds", "notes")]
+    for o in outcomes:
+        rows.append((o.student, o.status, f"{o.score:g}/{o.max_score:g}", f"{o.seconds:.1f}", o.message[:90]))
+    widths = [max(len(r[i]) for r in rows) for i in range(4)]
+    lines = [f"== {assignment}"]
+    lines += ["  ".join(c.ljust(w) for c, w in zip(r[:4], widths)) + "  " + r[4] for r in rows]
+    return "\n".join(lines)
+
+
+def cmd_feedback(args) -> int:
+    """Per-student feedback HTML (nbgrader generate_feedback; hidden test code is removed)."""
+    for assignment in _assignments(args):
+        nbgrader_cli.run(args.course, "generate_feedback", assignment, "--force")
+        print(f"{assignment}: {args.course / 'feedback'}")
+    return 0
+
+
+def cmd_collect(args) -> int:
+    """Gather submissions into submitted/: from an LMS zip download, or from nbgrader's exchange."""
+    from autograder import collect
+
+    if len(args.assignments) != 1:
+        raise SystemExit("autograder collect: name exactly one assignment")
+    (assignment,) = _assignments(args)
+    if args.zip:
+        report = collect.from_lms_zip(args.zip, args.course, assignment, args.roster, update=args.update)
+    else:
+        report = collect.from_exchange(args.course, assignment, update=args.update)
+    print(report)
+    return 0 if not report.unmatched else 3
+
+
+def cmd_export(args) -> int:
+    """Write nbgrader's grades CSV and a Canvas gradebook import CSV."""
+    from autograder import export
+
+    args.to.mkdir(parents=True, exist_ok=True)
+    nbgrader = export.nbgrader_csv(args.course, args.to / "grades.csv", overwrite=True)
+    canvas = export.canvas_csv(args.course, args.to / "canvas.csv", args.assignments or None, args.roster, overwrite=True)
+    print(f"nbgrader CSV: {nbgrader}\nCanvas CSV:   {canvas}")
+    return 0
+
+
+def cmd_audit(args) -> int:
+    """Re-check graded submissions from scratch; list differing scores and forbidden imports."""
+    from autograder.audit import audit_assignment
+
+    status = 0
+    for assignment in _assignments(args):
+        findings = audit_assignment(args.course, assignment, jobs=args.jobs)
+        for f in findings:
+            print(f"{assignment}  {f.student}: {f.what}")
+        print(f"{assignment}: {len(findings)} finding(s)")
+        status |= bool(findings)
+    return status
+
+
+def cmd_bundle(args) -> int:
+    """Zip the student distribution: lectures, the course package, the release notebooks."""
+    from autograder import bundle
+
+    root = DEFAULT_COURSE.parent
+    out = bundle.build(args.course, args.out, root / "lectures", root / "course", overwrite=True)
+    print(f"student bundle: {out}")
+    return 0
+
+
 def cmd_demo(args) -> int:
     """Build a small class from the embedded course, grade it with nbgrader and print the gradebook."""
     from autograder.demo import run_demo
@@ -79,6 +175,26 @@ def build_parser() -> argparse.ArgumentParser:
     p = add("sync", cmd_sync, "regenerate the graded cells of the source notebooks from solutions/")
     p.add_argument("--check", action="store_true", help="only report drift and structural problems")
     add("generate", cmd_generate, "make the student versions (nbgrader generate_assignment) and check them for leaks")
+    p = add("grade", cmd_grade, "autograde every submission: parallel, sandboxed, scored outside the notebook")
+    p.add_argument("--jobs", "-j", type=int, default=None, help="submissions graded at once on this machine (default: the cores)")
+    p.add_argument("--scheduler", metavar="ADDRESS", help="run the sandboxes on this Dask cluster (tcp://host:8786)")
+    p.add_argument("--student", action="append", help="grade only this student (repeatable)")
+    p.add_argument("--force", action="store_true", help="regrade submissions already graded and unchanged")
+    p.add_argument("--cell-timeout", type=float, default=120.0, metavar="S", help="seconds per cell (default: %(default)s)")
+    p.add_argument("--timeout", type=float, default=900.0, metavar="S", help="seconds per submission (default: %(default)s)")
+    p.add_argument("--memory-gb", type=float, default=6.0, metavar="GB", help="address space per submission (default: %(default)s)")
+    add("feedback", cmd_feedback, "write per-student feedback HTML into feedback/")
+    p = add("collect", cmd_collect, "gather submissions from an LMS zip download (--zip) or nbgrader's exchange")
+    p.add_argument("--zip", type=Path, help="the LMS bulk download (Canvas naming or one folder per student)")
+    p.add_argument("--roster", type=Path, help="CSV with student_id and lms_id/name columns")
+    p.add_argument("--update", action="store_true", help="replace submissions already collected")
+    p = add("export", cmd_export, "write grades.csv (nbgrader) and canvas.csv (Canvas gradebook import)")
+    p.add_argument("--to", type=Path, default=Path("."), help="output folder (default: here)")
+    p.add_argument("--roster", type=Path, help="CSV with student_id, lms_id, name, section for the Canvas columns")
+    p = add("audit", cmd_audit, "re-check graded submissions cleanly; list differing scores and forbidden imports")
+    p.add_argument("--jobs", "-j", type=int, default=None, help="submissions re-checked at once (default: the cores)")
+    p = add("bundle", cmd_bundle, "zip the student distribution (lectures, course/, release notebooks)")
+    p.add_argument("--out", type=Path, default=Path("student-bundle.zip"), help="the zip to write (default: %(default)s)")
     p = add("demo", cmd_demo, "grade a synthetic class with real nbgrader and print the gradebook")
     p.add_argument("--output", type=Path, default=Path("demo-output"), help="where the demo course goes (default: %(default)s)")
     return parser
@@ -94,6 +210,9 @@ def main(argv: list[str] | None = None) -> int:
     except nbgrader_cli.NbgraderError as err:
         print(f"autograder: {err}", file=sys.stderr)
         return 1
+    except KeyboardInterrupt:
+        print("\nautograder: interrupted; finished students are saved, run the same command to resume", file=sys.stderr)
+        return 130
 
 
 def copy_course(course: Path, destination: Path) -> Path:

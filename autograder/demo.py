@@ -1,67 +1,86 @@
-"""`autograder demo`: a small class, graded end to end with real nbgrader.
+"""`autograder demo` (the README's `make demo`): a whole class, graded end to end.
 
-Builds a course copy under the output folder, generates the student versions, hands in four
-synthetic students per assignment (ada: the reference solutions; grace and alan: realistic
-mistakes from the catalogue; blank: the untouched release), autogrades them, writes feedback and
-the gradebook CSV, and prints the gradebook.
+From the embedded course it builds a course copy under the output folder, generates the student
+versions with nbgrader, hands in a class for all four assignments (ada: the reference solutions;
+grace and alan: realistic mistakes from the catalogue; blank: the untouched release; and hostile
+students who loop forever, crash the process, patch NumPy and the checker, read the instructor's
+sources, tamper with the test cells, hand in broken JSON or a renamed notebook), grades all of it
+in parallel and sandboxed, writes feedback and both CSVs, and prints the gradebook.
 """
 from __future__ import annotations
 
 import time
 from pathlib import Path
 
-from nbgrader.api import Gradebook
+from autograder import grading, nbgrader_cli, registry, sandbox, synthetic
+from autograder.cli import DEFAULT_COURSE, copy_course, main, summary_table
 
-from autograder import nbgrader_cli, submissions
-from autograder.cli import DEFAULT_COURSE, copy_course, main
-
-STUDENTS = ("ada", "grace", "alan", "blank")
+HOSTILE = {"mallory": "infinite-loop", "oscar": "segfault", "peggy": "allclose-patch", "trudy": "read-source",
+           "victor": "checker-patch"}
 
 
-def _hand_in(course: Path, assignment: str) -> None:
+def hand_in(course: Path, assignment: str) -> None:
+    """Write the demo class's submissions of one assignment into submitted/."""
     source = course / "source" / assignment / f"{assignment}.ipynb"
     release = course / "release" / assignment / f"{assignment}.ipynb"
-    rounds = submissions.mistake_rounds(assignment)
-    submissions.write(submissions.reference(source), course, "ada", assignment)
-    for student, mistakes in zip(("grace", "alan"), rounds):
-        submissions.write(submissions.with_mistakes(source, mistakes, keep_experiments=True), course, student, assignment)
-    submissions.write(submissions.blank(release), course, "blank", assignment)
-
-
-def gradebook_table(course: Path, assignments: list[str]) -> str:
-    """Student x assignment scores (autograded plus manual, out of the maximum), as aligned text."""
-    with Gradebook(nbgrader_cli.gradebook_url(course)) as gb:
-        rows = [["student", *assignments, "total"]]
-        for student in sorted(s.id for s in gb.students):
-            row, total, maximum = [student], 0.0, 0.0
-            for a in assignments:
-                sub = gb.find_submission(a, student)
-                row.append(f"{sub.score:.1f}/{sub.max_score:.0f}")
-                total, maximum = total + sub.score, maximum + sub.max_score
-            rows.append(row + [f"{total:.1f}/{maximum:.0f}"])
-    widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
-    return "\n".join("  ".join(cell.ljust(w) for cell, w in zip(r, widths)) for r in rows)
+    synthetic.write(synthetic.reference(source), course, "ada", assignment)
+    for student, mistakes in zip(("grace", "alan"), synthetic.mistake_rounds(assignment)):
+        synthetic.write(synthetic.with_mistakes(source, mistakes), course, student, assignment)
+    synthetic.write(synthetic.blank(release), course, "blank", assignment)
+    for student, kind in HOSTILE.items():
+        synthetic.write(synthetic.hostile(kind, source, release), course, student, assignment)
+    synthetic.write(synthetic.tampered_tests(source, release), course, "eve", assignment)
+    broken = synthetic.write(synthetic.blank(release), course, "bob", assignment)
+    broken.write_text(broken.read_text()[:200])  # a truncated upload: not valid JSON
 
 
 def run_demo(output: Path, assignments: list[str]) -> int:
     start = time.perf_counter()
-    course = copy_course(DEFAULT_COURSE, Path(output).resolve() / "course")
-    print(f"course copy: {course}")
+    output = Path(output).resolve()
+    course = copy_course(DEFAULT_COURSE, output / "course")
+    print(f"course copy: {course}\nsandbox: {sandbox.describe()}")
     if main(["generate", *assignments, "--course", str(course)]) != 0:
         return 1
     for assignment in assignments:
-        _hand_in(course, assignment)
-        t = time.perf_counter()
-        nbgrader_cli.run(course, "autograde", assignment, "--force")
+        hand_in(course, assignment)
+    students = len(list((course / "submitted").iterdir()))
+    print(f"\ngrading {students} students x {len(assignments)} assignments ...")
+    t = time.perf_counter()
+    results = grading.grade_class(course, assignments, limits=sandbox.Limits(cell_seconds=15, submission_seconds=300))
+    graded_in = time.perf_counter() - t
+    for assignment, outcomes in results.items():
+        print(summary_table(assignment, outcomes))
+    print(f"\ngraded {sum(map(len, results.values()))} notebooks in {graded_in:.0f} s")
+    for assignment in assignments:
         nbgrader_cli.run(course, "generate_feedback", assignment, "--force")
-        print(f"{assignment}: graded {len(STUDENTS)} students in {time.perf_counter() - t:.0f} s")
-    csv = Path(output).resolve() / "grades.csv"
-    nbgrader_cli.run(course, "export", "--to", str(csv))
+    main(["export", *assignments, "--course", str(course), "--to", str(output)])
     print()
     print(gradebook_table(course, assignments))
-    print()
-    print("Autograded points only; written answers await manual grading (`nbgrader formgrader`).")
-    print(f"feedback:  {course / 'feedback'}")
-    print(f"gradebook: {course / 'gradebook.db'}  (CSV: {csv})")
+    print("\nAutograded points only: written answers wait for manual grading (`nbgrader formgrader`).")
+    print(f"feedback:  {course / 'feedback'}/<student>/<assignment>/<assignment>.html")
+    print(f"gradebook: {course / 'gradebook.db'}")
     print(f"done in {time.perf_counter() - start:.0f} s")
     return 0
+
+
+def gradebook_table(course: Path, assignments: list[str]) -> str:
+    """Student x assignment autograded scores out of the autograded maximum, as aligned text."""
+    from nbgrader.api import Gradebook, MissingEntry
+
+    maxima = {a: sum(i.points for i in registry.graded(a)) for a in assignments}
+    rows = [["student", *(f"{a} (/{maxima[a]})" for a in assignments), f"total (/{sum(maxima.values())})"]]
+    with Gradebook(nbgrader_cli.gradebook_url(course)) as gb:
+        for student in sorted(s.id for s in gb.students):
+            row, total = [student], 0.0
+            for a in assignments:
+                try:
+                    score = gb.find_submission(a, student).code_score
+                except MissingEntry:
+                    row.append("-")
+                    continue
+                row.append(f"{score:g}")
+                total += score
+            rows.append(row + [f"{total:g}"])
+    widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
+    return "\n".join("  ".join(cell.rjust(w) if i else cell.ljust(w) for i, (cell, w) in enumerate(zip(r, widths)))
+                     for r in rows)

@@ -124,15 +124,28 @@ def assess(probe: Probe, runs: list[Run], points: float, mistakes=None) -> Repor
     return Report(probe.function, points, findings)
 
 
+# Reference, oracle and known-mistake outputs depend only on the probe and the case: computed once
+# per grading process, however many students are judged.
+_CACHE: dict[tuple, object] = {}
+
+
+def _cached(key: tuple, compute):
+    if key not in _CACHE:
+        _CACHE[key] = compute()
+    return _CACHE[key]
+
+
 def _judge_case(probe: Probe, case: Case, run: Run, known) -> list[Finding]:
-    reference = execute(probe, reference_namespace(), [case])[0]
+    reference = _cached(("reference", probe.check_id, case.label),
+                        lambda: execute(probe, reference_namespace(), [case])[0])
     if reference.error:
         raise RuntimeError(f"the reference fails on {probe.check_id} / {case.label}: {reference.error}")
     keys = list(reference.outputs)
     if run.error is not None:
         hint = _exception_hint(run.error)
         return [Finding(case.label, k, False, f"raised {run.error}", hint) for k in keys]
-    oracle = probe.torch(copy.deepcopy(case.inputs)) if probe.torch else {}
+    oracle = _cached(("torch", probe.check_id, case.label),
+                     lambda: probe.torch(copy.deepcopy(case.inputs)) if probe.torch else {})
     findings = []
     variant_outputs = None
     for key in keys:
@@ -152,7 +165,9 @@ def _judge_case(probe: Probe, case: Case, run: Run, known) -> list[Finding]:
         message = _describe_difference(probe, key, actual, expected, against)
         error = probe.rule(key).close(actual, expected)[1] if "differs from" in message else None
         if variant_outputs is None:
-            variant_outputs = [(m, execute(probe, {**reference_namespace(), **m.replace}, [case])[0]) for m in known]
+            variant_outputs = [(m, _cached(("mistake", probe.check_id, case.label, m.slug, id(m)),
+                                           lambda m=m: execute(probe, {**reference_namespace(), **m.replace}, [case])[0]))
+                               for m in known]
         hint = next((m.hint for m, v in variant_outputs if _matches(probe, key, actual, v, reference)), None)
         findings.append(Finding(case.label, key, False, message, hint, error))
     if run.mutated:

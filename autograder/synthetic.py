@@ -1,0 +1,128 @@
+"""Synthetic students, for the demo and the tests: notebooks as a class would hand them in.
+
+- `reference`: the source notebook itself (every solution in place): must earn every point.
+- `blank`: the release notebook untouched: must earn nothing, quickly.
+- `with_mistakes`: the source notebook with known mistakes from the catalogue planted in the
+  solution cells that define the affected names. Its experiment cells can be emptied, as a
+  student in a hurry might, so that grading many of them stays fast.
+"""
+from __future__ import annotations
+
+import itertools
+from pathlib import Path
+
+import nbformat
+
+from autograder import registry
+from autograder.mistakes import Mistake, mistakes_for
+
+
+def reference(source_nb: Path):
+    return nbformat.read(source_nb, as_version=4)
+
+
+def blank(release_nb: Path):
+    return nbformat.read(release_nb, as_version=4)
+
+
+def with_mistakes(source_nb: Path, mistakes: list[Mistake], keep_experiments: bool = False):
+    """The source notebook with each mistake's wrong definitions bound right after the right ones."""
+    nb = nbformat.read(source_nb, as_version=4)
+    planted = set()
+    for cell in nb.cells:
+        defines = set(cell.get("metadata", {}).get("tdn", {}).get("solution_of", []))
+        for m in mistakes:
+            for name in sorted(defines & set(m.replace)):
+                cell.source += (
+                    f"\n\n# planted mistake: {m.check}/{m.slug}\n"
+                    f"from autograder.mistakes import implementation\n"
+                    f"{name} = implementation({m.check!r}, {m.slug!r}, {name!r})"
+                )
+                planted.add((m.check, m.slug))
+    missing = {(m.check, m.slug) for m in mistakes} - planted
+    if missing:
+        raise ValueError(f"{source_nb}: no solution cell defines what these mistakes replace: {sorted(missing)}")
+    if not keep_experiments:
+        for cell in nb.cells:
+            if cell.cell_type == "code" and "nbgrader" not in cell.metadata and "import" not in cell.source:
+                cell.source = ""
+    return nb
+
+
+def mistake_rounds(assignment: str) -> list[list[Mistake]]:
+    """The assignment's catalogue split into rounds with at most one mistake per graded item.
+
+    One mistake per item keeps each item's verdict about one known mistake, and the number of
+    notebooks to grade is the largest number of mistakes of any one item, not their total.
+    """
+    per_item = [mistakes_for(item.check_id) for item in registry.graded(assignment)]
+    rounds = itertools.zip_longest(*per_item)
+    return [[m for m in r if m is not None] for r in rounds]
+
+
+def write(nb, course_root: Path, student: str, assignment: str) -> Path:
+    """Place a notebook where nbgrader autograde looks for it: submitted/<student>/<assignment>/."""
+    path = Path(course_root) / "submitted" / student / assignment / f"{assignment}.ipynb"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    nbformat.write(nb, path)
+    return path
+
+
+# ------------------------------------------------------------------ hostile students
+# Each entry: (base, cell inserted after the setup cell, or a transformation of the notebook).
+# 'blank' bases must still earn nothing; 'reference' bases must keep every autograded point.
+HOSTILE_CELLS = {
+    "infinite-loop": ("blank", "while True:\n    pass"),
+    "os-exit": ("blank", "import os\nos._exit(0)"),
+    "segfault": ("blank", "import ctypes\nctypes.string_at(0)"),
+    "memory-bomb": ("blank", "hog = [bytearray(1 << 28) for _ in range(10_000)]"),
+    "fork-bomb": ("blank", "import os\nwhile True:\n    try:\n        os.fork()\n    except OSError:\n        pass"),
+    "huge-output": ("blank", "print('x' * 10_000_000)"),
+    "allclose-patch": ("blank", "import numpy as np\nnp.allclose = lambda *a, **k: True\nnp.testing.assert_allclose = lambda *a, **k: None\n"
+                                "np.array_equal = lambda *a, **k: True"),
+    "checker-patch": ("blank", "import autograder.recording as recording\n"
+                               "recording.execute = lambda probe, ns, cases=None: [recording.Run(c.label, {}) for c in probe.cases()]\n"
+                               "import autograder.judge"),
+    "input-transformer": ("blank", "get_ipython().input_transformers_cleanup.append(lambda lines: [])"),
+    "read-source": ("blank", "import glob, json\nfor path in glob.glob('../**/source/**/*.ipynb', recursive=True) + "
+                             "glob.glob('/work/**/source/**/*.ipynb', recursive=True):\n"
+                             "    for cell in json.load(open(path))['cells']:\n"
+                             "        if cell['cell_type'] == 'code' and 'BEGIN SOLUTION' in ''.join(cell['source']):\n"
+                             "            exec(''.join(cell['source']))"),
+    "write-gradebook": ("blank", "import glob\nfor path in glob.glob('../**/gradebook.db', recursive=True) + ['../../../gradebook.db']:\n"
+                                 "    try:\n        open(path, 'w').write('corrupted')\n    except OSError:\n        pass"),
+    "warning-on-stderr": ("reference", "import sys, warnings\nwarnings.warn('this is only a warning')\nprint('debug output', file=sys.stderr)"),
+    "loop-after-solutions": ("reference", None),
+}
+
+
+def hostile(kind: str, source_nb: Path, release_nb: Path):
+    """A notebook from a student who attacks the grader in the way `kind` names (see HOSTILE_CELLS)."""
+    base, code = HOSTILE_CELLS[kind]
+    nb = reference(source_nb) if base == "reference" else blank(release_nb)
+    if kind == "loop-after-solutions":
+        nb.cells.append(nbformat.v4.new_code_cell("while True:\n    pass"))
+        return nb
+    setup = next(i for i, c in enumerate(nb.cells) if c.cell_type == "code")
+    nb.cells.insert(setup + 1, nbformat.v4.new_code_cell(code))
+    return nb
+
+
+def tampered_tests(source_nb: Path, release_nb: Path):
+    """Blank answers, with every test cell edited to print full marks, plus duplicated and deleted cells."""
+    nb = blank(release_nb)
+    tests = [c for c in nb.cells if c.metadata.get("nbgrader", {}).get("grade") and c.cell_type == "code"]
+    for cell in tests:
+        cell.source = f"print({cell.metadata['nbgrader'].get('points', 1)})\n{cell.metadata['nbgrader'].get('points', 1)}"
+    nb.cells.append(nbformat.from_dict(dict(tests[0])))  # a duplicated test cell
+    nb.cells.remove(tests[-1])  # a deleted one
+    return nb
+
+
+def reference_with_deleted_and_duplicated_cells(source_nb: Path):
+    """The reference solutions, with every test cell deleted and one answer cell duplicated."""
+    nb = reference(source_nb)
+    nb.cells = [c for c in nb.cells if "check" not in c.metadata.get("tdn", {})]
+    answer = next(c for c in nb.cells if c.metadata.get("tdn", {}).get("solution_of"))
+    nb.cells.append(nbformat.from_dict(dict(answer)))
+    return nb
