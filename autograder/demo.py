@@ -24,8 +24,8 @@ def hand_in(course: Path, assignment: str) -> None:
     source = course / "source" / assignment / f"{assignment}.ipynb"
     release = course / "release" / assignment / f"{assignment}.ipynb"
     synthetic.write(synthetic.reference(source), course, "ada", assignment)
-    for student, mistakes in zip(("grace", "alan"), synthetic.mistake_rounds(assignment)):
-        synthetic.write(synthetic.with_mistakes(source, mistakes), course, student, assignment)
+    for student, edits in zip(("grace", "alan"), synthetic.EDITS[assignment]):
+        synthetic.write(synthetic.with_edits(source, edits), course, student, assignment)
     synthetic.write(synthetic.blank(release), course, "blank", assignment)
     for student, kind in HOSTILE.items():
         synthetic.write(synthetic.hostile(kind, source, release), course, student, assignment)

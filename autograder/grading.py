@@ -164,9 +164,8 @@ def _write_gradebook(course_root: Path, assignment: str, student: str, scores: d
                         grade.auto_score, grade.needs_manual_grade = 0.0, False
                     else:
                         grade.auto_score, grade.needs_manual_grade = None, True
-                for comment in notebook.comments:
-                    if comment.name in comments:
-                        comment.auto_comment = comments[comment.name]
+                for comment in notebook.comments:  # nbgrader keeps comments on answer cells only
+                    comment.auto_comment = comments.get(comment.name, comments.get("*"))
                 gb.db.commit()
             return
         except OperationalError as err:  # another program holds the SQLite lock: wait, do not abort
@@ -260,8 +259,10 @@ def grade_class(course_root: Path, assignments: list[str], *, students: list[str
         sandbox.kill_all()
         raise
     finally:
-        executor.shutdown(wait=False, cancel_futures=True)
-        if client is not None:
+        if client is None:
+            executor.shutdown(wait=False, cancel_futures=True)
+        else:
+            executor.shutdown(wait=False)
             client.close()
     return {a: sorted(o, key=lambda o: o.student) for a, o in outcomes.items()}
 
@@ -276,7 +277,7 @@ def _finish(course_root, assignment, prepared: Prepared, executed: dict, release
     if stamp.exists():
         _atomic_write(folder / "timestamp.txt", stamp.read_text())
     scores = {f"test_{check}": report.score for check, report in reports.items()}
-    comments = {f"test_{check}": report.feedback() for check, report in reports.items()}
+    comments = {"*": "; ".join(prepared.notes)} if prepared.notes else {}
     _write_gradebook(course_root, assignment, prepared.student, scores, comments,
                      _unchanged_answers(prepared, release), _timestamp(stamp.parent))
     total = round(sum(scores.values()), 2)
@@ -290,7 +291,7 @@ def _record_unreadable(course_root, assignment, student, message, points) -> Out
     """Zero for every test, with the reason as each test's comment, so the gradebook says why."""
     try:
         _write_gradebook(course_root, assignment, student, {f"test_{c}": 0.0 for c in points},
-                         {f"test_{c}": f"not graded: {message}" for c in points}, set(), None)
+                         {"*": f"not graded: {message}"}, set(), None)
     except Exception as err:  # noqa: BLE001 - the report below still names the student
         message += f" (and the gradebook could not record it: {err})"
     return Outcome(student, "unreadable", 0.0, float(sum(points.values())), message)

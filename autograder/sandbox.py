@@ -114,7 +114,7 @@ def _command(runtime: Path, workdir: Path, slot: int) -> list[str]:
         "HOME": "/submission", "PATH": f"{venv / 'bin'}:/usr/bin:/bin", "PYTHONPATH": "/runtime",
         "MPLBACKEND": "Agg", "MPLCONFIGDIR": "/tmp/mplconfig", "TDN_MPL_SEED": "/runtime/mplconfig",
         "OMP_NUM_THREADS": "1", "OPENBLAS_NUM_THREADS": "1", "MKL_NUM_THREADS": "1",
-        "PYTHONDONTWRITEBYTECODE": "1", "PYTHONHASHSEED": "0", "LANG": "C.UTF-8",
+        "PYTHONDONTWRITEBYTECODE": "1", "PYTHONHASHSEED": "0", "LANG": "C.UTF-8", "IPYTHONDIR": "/tmp/ipython",
     }
     run = [str(python), "-m", "autograder.runner", "/submission/job.json"]
     privileged = os.geteuid() == 0
@@ -126,6 +126,7 @@ def _command(runtime: Path, workdir: Path, slot: int) -> list[str]:
         env["HOME"] = str(workdir)
         env["TDN_MPL_SEED"] = str(runtime / "mplconfig")
         env["MPLCONFIGDIR"] = str(workdir / ".mplconfig")
+        env["IPYTHONDIR"] = str(workdir / ".ipython")
         run[-1] = str(workdir / "job.json")
         return ["env", "-i", *(f"{k}={v}" for k, v in env.items()), *run]
     cmd = ["bwrap", "--unshare-ipc", "--unshare-pid", "--unshare-net", "--unshare-uts", "--unshare-cgroup-try",
@@ -191,14 +192,14 @@ def run_cells(job: dict, runtime: Path, limits: Limits = Limits(), slot: int = 0
     start = time.monotonic()
     execution = Execution()
     skip: set[int] = set()
-    with tempfile.TemporaryDirectory(prefix="tdn-submission-") as tmp:
-        workdir = Path(tmp)
-        os.chmod(workdir, 0o777)  # the sandbox user writes here, and nowhere else
+    workdir = Path(tempfile.mkdtemp(prefix="tdn-submission-"))
+    os.chmod(workdir, 0o777)  # the sandbox user writes here, and nowhere else
+    try:
         for attempt in range(limits.restarts + 1):
-            for name, content in job.get("files", {}).items():
-                (workdir / name).write_bytes(content if isinstance(content, bytes) else content.encode())
+            for shipped in job.get("files", []):  # data files the assignment ships beside its notebook
+                shutil.copy2(shipped, workdir / Path(shipped).name)
             done_tests = {i for i, r in execution.results.items() if "runs" in r}
-            todo = {**job, "skip": sorted(skip | done_tests), "files": None}
+            todo = {**job, "skip": sorted(skip | done_tests), "files": []}
             (workdir / "job.json").write_text(json.dumps(todo))
             finished, culprit = _attempt(_command(runtime, workdir, slot), execution, limits, start, _limit(limits))
             if finished:
@@ -209,6 +210,8 @@ def run_cells(job: dict, runtime: Path, limits: Limits = Limits(), slot: int = 0
         for cell in job["cells"]:
             if cell["index"] not in execution.results and cell["index"] not in execution.incidents:
                 execution.incidents[cell["index"]] = "not run: the submission's time or restart budget was used up"
+    finally:
+        shutil.rmtree(workdir, ignore_errors=True)
     execution.seconds = time.monotonic() - start
     return execution
 

@@ -18,6 +18,7 @@ import copy
 import hashlib
 import json
 import uuid
+import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -67,7 +68,9 @@ def read_notebook(path: Path, student: str) -> nbformat.NotebookNode:
     if not isinstance(raw, dict) or not isinstance(raw.get("cells"), list):
         raise SubmissionError(f"{student}: {path} is JSON but not a notebook (no list of cells)")
     try:
-        return nbformat.reads(text.decode("utf-8"), as_version=4)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # duplicate cell ids: merge() repairs them and says so
+            return nbformat.reads(text.decode("utf-8"), as_version=4)
     except Exception as err:  # noqa: BLE001 - nbformat raises many kinds for malformed notebooks
         raise SubmissionError(f"{student}: {path} is not a readable notebook ({type(err).__name__}: {err})") from None
 
@@ -108,11 +111,14 @@ def merge(source: nbformat.NotebookNode, submitted: nbformat.NotebookNode) -> tu
         cells.insert(at, copy.deepcopy(graded[gid]))
         if graded[gid].metadata["nbgrader"].get("grade") or graded[gid].metadata["nbgrader"].get("solution"):
             notes.append(f"the cell {gid!r} was missing and was restored from the assignment")
-    seen = set()
+    seen, repaired = set(), 0
     for cell in cells:
         if cell.get("id") in seen or not cell.get("id"):
             cell["id"] = uuid.uuid4().hex[:8]
+            repaired += 1
         seen.add(cell["id"])
+    if repaired:
+        notes.append(f"{repaired} duplicate or missing cell id(s) were repaired")
         if cell.cell_type == "code":
             cell.outputs, cell.execution_count = [], None
     merged = copy.deepcopy(source)
@@ -181,4 +187,6 @@ def prepare(course_root: Path, assignment: str, student: str, source: nbformat.N
                 forbidden[name] = module
     digest = hashlib.sha256(path.read_bytes()).hexdigest()
     job = job_for(merged, cell_timeout, run_self_checks)
+    release = Path(course_root) / "release" / assignment
+    job["files"] = sorted(str(p) for p in release.iterdir() if p.is_file() and p.suffix != ".ipynb") if release.is_dir() else []
     return Prepared(student, assignment, path, merged, job, notes, forbidden, digest)

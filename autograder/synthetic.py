@@ -9,6 +9,7 @@
 from __future__ import annotations
 
 import itertools
+import warnings
 from pathlib import Path
 
 import nbformat
@@ -64,7 +65,9 @@ def write(nb, course_root: Path, student: str, assignment: str) -> Path:
     """Place a notebook where nbgrader autograde looks for it: submitted/<student>/<assignment>/."""
     path = Path(course_root) / "submitted" / student / assignment / f"{assignment}.ipynb"
     path.parent.mkdir(parents=True, exist_ok=True)
-    nbformat.write(nb, path)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # some synthetic students duplicate cells on purpose
+        nbformat.write(nb, path)
     return path
 
 
@@ -125,4 +128,45 @@ def reference_with_deleted_and_duplicated_cells(source_nb: Path):
     nb.cells = [c for c in nb.cells if "check" not in c.metadata.get("tdn", {})]
     answer = next(c for c in nb.cells if c.metadata.get("tdn", {}).get("solution_of"))
     nb.cells.append(nbformat.from_dict(dict(answer)))
+    return nb
+
+
+# ------------------------------------------------------------------ mistakes written into the code
+# Realistic slips made by editing one line of the reference, as a student's code would contain
+# them. Unlike the catalogue's planted functions, these need nothing from autograder or solutions
+# at run time, so they also work inside the sandbox. Each: (graded name, reference text, slip).
+EDITS = {
+    "a1_backprop": [
+        [("affine_backward", "db = dout.sum(axis=0)", "db = dout.sum(axis=1)"),
+         ("softmax_loss", "shifted = x - x.max(axis=1, keepdims=True)", "shifted = x"),
+         ("tanh_backward", "dx = dout * (1 - out**2)", "dx = dout * (1 - out)")],
+        [("affine_backward", "dx = (dout @ w.T).reshape(x.shape)", "dx = dout @ w.T"),
+         ("relu_backward", "dx = dout * (x > 0)", "dx = dout * (dout > 0)")],
+    ],
+    "a2_optimizers": [
+        [("sgd_momentum", 'config["velocity"] = v', "pass"),
+         ("adam", 'step_size = config["lr"] / (1 - b1**t)', 'step_size = config["lr"]'),
+         ("clip_grad_norm", "if coef >= 1:", "if False:")],
+        [("rmsprop", "np.sqrt(cache) + config[\"eps\"]", "np.sqrt(cache + config[\"eps\"])"),
+         ("clip_grad_value", "np.clip(g, -clip, clip)", "np.minimum(g, clip)")],
+    ],
+    "a3_normalization": [
+        [("batchnorm_forward", "var = np.mean(xc**2, axis=0)", "var = np.var(x, axis=0, ddof=1)")],
+        [("batchnorm_forward", "momentum * var * N / (N - 1)", "momentum * var")],
+    ],
+    "a4_regularization": [
+        [("dropout_forward", "scale = 1 / (1 - p) if p < 1 else 0.0", "scale = 1.0")],
+        [("dropout_forward", "mask = rng.random(x.shape) >= p", "mask = rng.random(x.shape) < p")],
+    ],
+}
+
+
+def with_edits(source_nb: Path, edits: list[tuple[str, str, str]]):
+    """The reference notebook with each (name, text, slip) edit made in the cell that defines name."""
+    nb = reference(source_nb)
+    for name, old, new in edits:
+        cell = next((c for c in nb.cells if name in c.metadata.get("tdn", {}).get("solution_of", [])), None)
+        if cell is None or old not in cell.source:
+            raise ValueError(f"{source_nb}: cannot make the edit {old!r} -> {new!r} in {name}")
+        cell.source = cell.source.replace(old, new, 1)
     return nb

@@ -13,7 +13,7 @@ import nbformat
 import pytest
 from nbgrader.api import Gradebook
 
-from autograder import nbgrader_cli, registry, submissions
+from autograder import nbgrader_cli, registry, synthetic
 from autograder.authoring import release_leaks
 from autograder.cli import DEFAULT_COURSE, copy_course, main
 
@@ -27,10 +27,10 @@ def graded_course(assignment: str) -> Path:
     assert main(["generate", assignment, "--course", str(course)]) == 0
     source = course / "source" / assignment / f"{assignment}.ipynb"
     release = course / "release" / assignment / f"{assignment}.ipynb"
-    submissions.write(submissions.reference(source), course, "reference", assignment)
-    submissions.write(submissions.blank(release), course, "blank", assignment)
-    for i, mistakes in enumerate(submissions.mistake_rounds(assignment), start=1):
-        submissions.write(submissions.with_mistakes(source, mistakes), course, f"mistakes-{i}", assignment)
+    synthetic.write(synthetic.reference(source), course, "reference", assignment)
+    synthetic.write(synthetic.blank(release), course, "blank", assignment)
+    for i, mistakes in enumerate(synthetic.mistake_rounds(assignment), start=1):
+        synthetic.write(synthetic.with_mistakes(source, mistakes), course, f"mistakes-{i}", assignment)
     nbgrader_cli.run(course, "autograde", assignment, "--force")
     return course
 
@@ -78,7 +78,7 @@ def test_untouched_release_earns_nothing_and_nothing_times_out(assignment):
 @pytest.mark.parametrize("assignment", ASSIGNMENTS)
 def test_every_catalogue_mistake_loses_points_and_most_are_named(assignment):
     course = graded_course(assignment)
-    rounds = submissions.mistake_rounds(assignment)
+    rounds = synthetic.mistake_rounds(assignment)
     named, total = 0, 0
     for i, mistakes in enumerate(rounds, start=1):
         student = f"mistakes-{i}"

@@ -1,0 +1,189 @@
+"""The instructor pipeline on a class with hostile students: `autograder grade` end to end.
+
+One course copy (a4_regularization, the shortest assignment) is graded once per test session and
+shared by the tests of this module (one xdist group).
+"""
+from __future__ import annotations
+
+import functools
+import hashlib
+import tempfile
+from pathlib import Path
+
+import nbformat
+import pytest
+from nbgrader.api import Gradebook
+
+from autograder import grading, nbgrader_cli, registry, sandbox, synthetic
+from autograder.audit import audit_assignment
+from autograder.cli import DEFAULT_COURSE, copy_course, main
+
+A = "a4_regularization"
+LIMITS = sandbox.Limits(cell_seconds=5, submission_seconds=120)
+MAX = float(sum(i.points for i in registry.graded(A)))
+pytestmark = pytest.mark.xdist_group("grading")
+ISOLATED = sandbox.describe().startswith("bubblewrap")
+
+
+def new_course() -> Path:
+    course = copy_course(DEFAULT_COURSE, Path(tempfile.mkdtemp(prefix="tdn-grading-")) / "course")
+    assert main(["generate", A, "--course", str(course)]) == 0
+    return course
+
+
+def paths(course: Path) -> tuple[Path, Path]:
+    return course / "source" / A / f"{A}.ipynb", course / "release" / A / f"{A}.ipynb"
+
+
+@functools.lru_cache(maxsize=None)
+def graded_class() -> tuple[Path, dict, str]:
+    course = new_course()
+    source, release = paths(course)
+    synthetic.write(synthetic.reference(source), course, "ada", A)
+    synthetic.write(synthetic.blank(release), course, "blank", A)
+    for kind in synthetic.HOSTILE_CELLS:
+        synthetic.write(synthetic.hostile(kind, source, release), course, kind, A)
+    synthetic.write(synthetic.tampered_tests(source, release), course, "tampered-tests", A)
+    synthetic.write(synthetic.reference_with_deleted_and_duplicated_cells(source), course, "deleted-cells", A)
+    synthetic.write(synthetic.with_edits(source, synthetic.EDITS[A][0]), course, "mistakes", A)
+    synthetic.write(synthetic.reference(source), course, "invalid-json", A).write_text('{"cells": [')
+    renamed = synthetic.write(synthetic.reference(source), course, "renamed", A)
+    renamed.rename(renamed.with_name("homework 4 (1).ipynb"))
+    nb = synthetic.reference(source)
+    for cell in nb.cells:
+        if cell.metadata.get("tdn", {}).get("solution_of") == ["dropout_forward"]:
+            cell.source = "import torch\n" + cell.source
+    synthetic.write(nb, course, "imports-torch", A)
+    source_hash = hashlib.sha256(source.read_bytes()).hexdigest()
+    outcomes = {o.student: o for o in grading.grade_assignment(course, A, jobs=2, limits=LIMITS, progress=False)}
+    return course, outcomes, source_hash
+
+
+def test_reference_and_repairable_submissions_earn_every_autograded_point():
+    _, outcomes, _ = graded_class()
+    for student in ("ada", "deleted-cells", "renamed", "warning-on-stderr", "loop-after-solutions"):
+        assert outcomes[student].score == MAX, (student, outcomes[student].message)
+    assert "homework 4 (1).ipynb" in outcomes["renamed"].message
+    assert "restored" in outcomes["deleted-cells"].message
+
+
+@pytest.mark.parametrize("student", [k for k, (base, _) in synthetic.HOSTILE_CELLS.items() if base == "blank"] + ["tampered-tests"])
+def test_a_hostile_submission_cannot_raise_its_score(student):
+    if student in ("read-source", "write-gradebook") and not ISOLATED:
+        pytest.skip("needs bubblewrap's filesystem isolation")
+    _, outcomes, _ = graded_class()
+    assert outcomes[student].status == "graded"
+    assert outcomes[student].score == 0, outcomes[student].reports
+
+
+@pytest.mark.parametrize("student, reasons", [
+    ("segfault", ["SIGSEGV"]), ("os-exit", ["exited with code"]),
+    ("infinite-loop", ["time limit", "endless loop"]), ("fork-bomb", ["time limit", "endless loop"]),
+])
+def test_a_dead_or_hung_kernel_costs_its_cell_and_is_named_in_the_feedback(student, reasons):
+    course, outcomes, _ = graded_class()
+    autograded = (course / "autograded" / student / A / f"{A}.ipynb").read_text()
+    assert any(reason in autograded for reason in reasons)
+    # Only the cell that misbehaved was lost: the tests after it ran (and found nothing implemented).
+    assert all("not implemented" in r.feedback() for r in outcomes[student].reports.values())
+
+
+def test_a_slip_in_the_code_loses_points_and_is_named():
+    _, outcomes, _ = graded_class()
+    report = outcomes["mistakes"].reports["dropout_forward"]  # the edit removes the 1/(1-p) scale
+    assert report.score < report.points
+    assert any("not inverted" in hint for hint in report.hints), report.feedback()
+
+
+def test_a_forbidden_import_costs_the_function_defined_with_it():
+    _, outcomes, _ = graded_class()
+    reports = outcomes["imports-torch"].reports
+    assert reports["dropout_forward"].score == 0 and "imports torch" in reports["dropout_forward"].feedback()
+    assert reports["dropout_backward"].score == reports["dropout_backward"].points
+
+
+def test_an_unreadable_submission_is_reported_by_name_and_recorded_as_zero_with_the_reason():
+    course, outcomes, _ = graded_class()
+    bad = outcomes["invalid-json"]
+    assert bad.status == "unreadable" and "invalid-json" in bad.message and "not valid JSON (line 1" in bad.message
+    with Gradebook(nbgrader_cli.gradebook_url(course)) as gb:
+        notebook = gb.find_submission_notebook(A, A, "invalid-json")
+        assert notebook.score == 0
+        assert any("not valid JSON" in (c.auto_comment or "") for c in notebook.comments)
+
+
+def test_grades_in_the_gradebook_match_the_outcomes_and_the_sources_are_untouched():
+    course, outcomes, source_hash = graded_class()
+    assert hashlib.sha256(paths(course)[0].read_bytes()).hexdigest() == source_hash
+    with Gradebook(nbgrader_cli.gradebook_url(course)) as gb:
+        for student, outcome in outcomes.items():
+            assert gb.find_submission(A, student).code_score == pytest.approx(outcome.score), student
+
+
+def test_huge_output_is_truncated_in_the_autograded_notebook():
+    course, _, _ = graded_class()
+    path = course / "autograded" / "huge-output" / A / f"{A}.ipynb"
+    assert path.stat().st_size < 1_000_000
+    assert "output truncated" in path.read_text()
+
+
+def test_feedback_shows_the_diagnosis_but_no_hidden_test_code():
+    course, _, _ = graded_class()
+    nbgrader_cli.run(course, "generate_feedback", A, "--force")
+    html = (course / "feedback" / "mistakes" / A / f"{A}.html").read_text()
+    assert "checks passed" in html
+    for secret in ("BEGIN HIDDEN TESTS", "from autograder", "grade(&quot;", 'grade("'):
+        assert secret not in html
+
+
+def test_regrading_an_unchanged_class_resumes_and_a_changed_submission_is_regraded():
+    course, outcomes, _ = graded_class()
+    again = {o.student: o for o in grading.grade_assignment(course, A, jobs=2, limits=LIMITS, progress=False)}
+    assert {o.status for s, o in again.items() if s != "invalid-json"} == {"resumed"}
+    assert all(again[s].score == outcomes[s].score for s in outcomes)
+
+
+def test_an_interrupted_run_keeps_finished_students_and_resumes(monkeypatch):
+    course = new_course()
+    source, release = paths(course)
+    for student in ("s1", "s2", "s3"):
+        synthetic.write(synthetic.blank(release), course, student, A)
+    real_finish, calls = grading._finish, []
+
+    def finish_then_interrupt(*args, **kwargs):
+        if calls:
+            raise KeyboardInterrupt
+        calls.append(1)
+        return real_finish(*args, **kwargs)
+
+    monkeypatch.setattr(grading, "_finish", finish_then_interrupt)
+    with pytest.raises(KeyboardInterrupt):
+        grading.grade_assignment(course, A, jobs=1, limits=LIMITS, progress=False)
+    monkeypatch.setattr(grading, "_finish", real_finish)
+    resumed = {o.student: o.status for o in grading.grade_assignment(course, A, jobs=2, limits=LIMITS, progress=False)}
+    assert sorted(resumed.values()) == ["graded", "graded", "resumed"]
+    with Gradebook(nbgrader_cli.gradebook_url(course)) as gb:
+        assert sorted(s.id for s in gb.students) == ["s1", "s2", "s3"]
+
+
+def test_the_same_class_graded_on_a_dask_cluster_gets_the_same_scores():
+    distributed = pytest.importorskip("dask.distributed")
+    course, outcomes, _ = graded_class()
+    with distributed.LocalCluster(n_workers=1, threads_per_worker=2, processes=True, dashboard_address=None) as cluster:
+        students = ["ada", "mistakes", "blank"]
+        regraded = grading.grade_assignment(course, A, students=students, scheduler=cluster.scheduler_address,
+                                            limits=LIMITS, force=True, progress=False)
+    assert {o.student: o.score for o in regraded} == {s: outcomes[s].score for s in students}
+
+
+def test_audit_finds_a_score_edited_in_the_gradebook_and_a_forbidden_import():
+    course, _, _ = graded_class()
+    with Gradebook(nbgrader_cli.gradebook_url(course)) as gb:
+        grade = gb.find_grade("test_dropout_forward", A, A, "blank")
+        grade.auto_score = 3.0
+        gb.db.commit()
+    findings = audit_assignment(course, A, jobs=2, limits=LIMITS)
+    texts = [f"{f.student}: {f.what}" for f in findings]
+    assert any(t.startswith("blank: test_dropout_forward: gradebook has 3.0") for t in texts), texts
+    assert any(t.startswith("imports-torch: the cell defining dropout_forward imports torch") for t in texts), texts
+    assert not any(t.startswith("ada:") for t in texts)
