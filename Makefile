@@ -6,7 +6,7 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 # nbgrader shells out to `alembic`, which lives in the venv. One BLAS thread per process: tests
 # and graded kernels run side by side on few cores, where spinning OpenBLAS threads stall NumPy.
-RUN    := PATH="$(CURDIR)/$(BIN):$$PATH" MPLBACKEND=Agg OPENBLAS_NUM_THREADS=1
+RUN    := PATH="$(CURDIR)/$(BIN):$$PATH" MPLBACKEND=Agg OPENBLAS_NUM_THREADS=1 OMP_NUM_THREADS=1
 
 .PHONY: install demo test clean book
 
@@ -18,6 +18,12 @@ $(STAMP): pyproject.toml
 	# torch first and pinned: an unpinned torch pulls a multi-GB CUDA build.
 	$(BIN)/python -m pip install --quiet torch==2.13.0
 	$(BIN)/python -m pip install --quiet -e '.[dev,data]'
+	# The grading sandbox isolates each submission with bubblewrap when the machine has it; as
+	# root on Debian/Ubuntu it is installed here, elsewhere grading falls back to limits only.
+	@command -v bwrap >/dev/null || { [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null && \
+	  { apt-get install -y -qq bubblewrap >/dev/null 2>&1 || \
+	    { apt-get update -qq >/dev/null 2>&1 && apt-get install -y -qq bubblewrap >/dev/null 2>&1; }; }; } || \
+	  echo "note: bubblewrap is not installed; sandboxed grading will use resource limits only"
 	touch $(STAMP)
 
 demo: $(STAMP)
@@ -46,7 +52,8 @@ $(MATHJAX):
 	  && rm -rf $$tmp
 	test -f $(MATHJAX)
 
-# The inline backend, not RUN's Agg: under Agg a notebook's figures never reach its outputs.
+# --all re-executes every lecture: Sphinx would skip unchanged notebooks and keep outputs computed
+# with an older `course`. The inline backend, not RUN's Agg, puts the figures into the outputs.
 book: $(BOOK_STAMP) $(MATHJAX)
-	$(RUN) MPLBACKEND=module://matplotlib_inline.backend_inline $(BIN)/jupyter-book build --quiet lectures/
+	$(RUN) MPLBACKEND=module://matplotlib_inline.backend_inline $(BIN)/jupyter-book build --all --quiet lectures/
 	@echo "open lectures/_build/html/index.html"

@@ -16,10 +16,11 @@ scored 0 with the reason; a cell that hangs or kills its process costs that cell
 from __future__ import annotations
 
 import concurrent.futures as cf
+import contextlib
+import fcntl
 import json
 import os
 import tempfile
-import threading
 import time
 import warnings
 from dataclasses import dataclass, field
@@ -58,8 +59,7 @@ class Outcome:
 # ------------------------------------------------------------------ the part that runs anywhere
 
 _RUNTIME: Path | None = None
-_SLOTS: list[int] = []
-_SLOTS_LOCK = threading.Lock()
+SLOT_LOCKS = Path(tempfile.gettempdir()) / "tdn-sandbox-slots"
 
 
 def _runtime() -> Path:
@@ -69,20 +69,34 @@ def _runtime() -> Path:
     return _RUNTIME
 
 
-def execute_job(job: dict, limits: dict) -> dict:
-    """Run one prepared job in a sandbox on this machine; return plain data (Dask ships it back).
+@contextlib.contextmanager
+def _slot():
+    """A sandbox slot no other grading process on this machine holds (an flock per slot).
 
-    Each call takes a free slot, and with it a uid of its own, so the process limit is per
-    submission even when several run at once in this process.
+    The slot picks the sandbox's uid, and the process limit counts per uid: two submissions
+    sharing one would share it, and one fork bomb would starve the other.
     """
-    with _SLOTS_LOCK:
-        slot = next(i for i in range(10_000) if i not in _SLOTS)
-        _SLOTS.append(slot)
-    try:
+    SLOT_LOCKS.mkdir(exist_ok=True)
+    for slot in range(4096):
+        handle = open(SLOT_LOCKS / f"{slot}.lock", "w")
+        try:
+            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            handle.close()
+            continue
+        try:
+            yield slot
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
+            handle.close()
+        return
+    raise RuntimeError(f"all sandbox slots in {SLOT_LOCKS} are taken")
+
+
+def execute_job(job: dict, limits: dict) -> dict:
+    """Run one prepared job in a sandbox on this machine; return plain data (Dask ships it back)."""
+    with _slot() as slot:
         execution = sandbox.run_cells(job, _runtime(), sandbox.Limits(**limits), slot=slot)
-    finally:
-        with _SLOTS_LOCK:
-            _SLOTS.remove(slot)
     return {"results": {str(k): v for k, v in execution.results.items()},
             "incidents": {str(k): v for k, v in execution.incidents.items()}, "seconds": execution.seconds}
 
@@ -224,7 +238,7 @@ def grade_class(course_root: Path, assignments: list[str], *, students: list[str
         release_path = course_root / "release" / assignment / f"{assignment}.ipynb"
         if not source_path.exists():
             raise CourseError(f"no source notebook {source_path}")
-        if not release_path.exists() or not (course_root / "gradebook.db").exists():
+        if not release_path.exists():
             raise CourseError(f"{assignment} has no student version yet: run `autograder generate {assignment}` first")
         source = nbformat.read(source_path, as_version=4)
         releases[assignment] = nbformat.read(release_path, as_version=4)

@@ -180,11 +180,15 @@ def _bn_variant(*, unbiased_normalize=False, update_running=True, reversed_momen
         n, d = x.shape
         rm = bn_param.get("running_mean", np.zeros(d))
         rv = bn_param.get("running_var", np.ones(d))
+        cache = None
         if mode == "train" or test_uses_batch:
             mu = x.mean(axis=0)
+            xc = x - mu
             var = x.var(axis=0, ddof=1 if unbiased_normalize else 0)
             std = np.sqrt(var) + eps if eps_outside else np.sqrt(var + eps)
-            xhat = (x - mu) / std
+            xhat = xc / std
+            if mode == "train":
+                cache = (xhat, xc, std, gamma)  # the reference's layout, so backward passes still run
             if mode == "train" and update_running:
                 batch_var = var if (biased_running or unbiased_normalize) else var * n / (n - 1)
                 if reversed_momentum:
@@ -198,7 +202,7 @@ def _bn_variant(*, unbiased_normalize=False, update_running=True, reversed_momen
                 bn_param.setdefault("running_var", rv)
         else:
             xhat = (x - rm) / np.sqrt(rv + eps)
-        return gamma * xhat + beta, None
+        return gamma * xhat + beta, cache
 
     return forward
 
@@ -247,9 +251,10 @@ mistake("batchnorm_backward_alt", "no-mean-var-path", "x also reaches the output
 
 def _ln_forward_batch_axis(x, gamma, beta, ln_param):
     eps = ln_param.get("eps", 1e-5)
-    mu, var = x.mean(axis=0), x.var(axis=0)
-    xhat = (x - mu) / np.sqrt(var + eps)
-    return gamma * xhat + beta, None
+    mu, var = x.mean(axis=0, keepdims=True), x.var(axis=0, keepdims=True)
+    std = np.sqrt(var + eps)
+    xhat = (x - mu) / std
+    return gamma * xhat + beta, (xhat, std, gamma)
 
 
 def _ln_backward_param_axis(dout, cache):

@@ -36,4 +36,14 @@ def run(course_root: Path, *args: str, timeout: float | None = None) -> subproce
 
 
 def gradebook_url(course_root: Path) -> str:
+    """The gradebook's SQLAlchemy URL: `c.CourseDirectory.db_url` from the course's nbgrader_config.py
+    (PostgreSQL works too), else nbgrader's default SQLite file in the course root."""
+    from traitlets.config.loader import PyFileConfigLoader
+
+    config_file = Path(course_root) / "nbgrader_config.py"
+    if config_file.exists():
+        config = PyFileConfigLoader(config_file.name, path=str(config_file.parent)).load_config()
+        url = config.get("CourseDirectory", {}).get("db_url")
+        if url:
+            return str(url)
     return f"sqlite:///{Path(course_root).resolve() / 'gradebook.db'}"

@@ -41,6 +41,7 @@ def test_bundle_holds_lectures_course_release_and_readme_only(student_zip):
     names = set(texts(student_zip))
 
     lectures = {f"lectures/{p.name}" for p in (ROOT / "lectures").glob("*.ipynb")}
+    lectures |= {"lectures/README.md"} if (ROOT / "lectures" / "README.md").exists() else set()
     package = {f"course/{p.relative_to(ROOT / 'course').as_posix()}" for p in (ROOT / "course").rglob("*.py")
                if "__pycache__" not in p.parts}
     assert names == {"README.txt", *lectures, *package, f"release/{A4}/{A4}.ipynb"}
