@@ -46,3 +46,22 @@ def pytest_terminal_summary(terminalreporter, config):
         terminalreporter.write_line(f"{name:<28} {worst[name]:.2e}")
     if config.cache is not None:
         config.cache.set(REPORT_KEY, dict(sorted(worst.items())))
+
+
+# ------------------------------------------------------------------ fixtures the lecture claims share
+
+@pytest.fixture(scope="module")
+def one_thread():
+    """Torch on one thread: two test workers on two cores, and torch's own threads fight them."""
+    from course.torch_nets import single_threaded
+
+    with single_threaded():
+        yield
+
+
+@pytest.fixture(scope="session")
+def data():
+    """The default dataset, split and standardized as the lectures load it."""
+    from course import load_dataset
+
+    return load_dataset("digits")

@@ -5,20 +5,10 @@ import torch
 import torch.nn.functional as F
 
 from course import experiments as ex
-from course import load_dataset
 from course.gradcheck import numerical_gradient, rel_error
-from course.torch_nets import single_threaded
 
 
-@pytest.fixture(scope="module", autouse=True)
-def one_thread():
-    with single_threaded():
-        yield
-
-
-@pytest.fixture(scope="module")
-def data():
-    return load_dataset("digits")
+pytestmark = pytest.mark.usefixtures("one_thread")
 
 
 # ---------------------------------------------------------------- 1.1 losses

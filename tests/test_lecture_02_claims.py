@@ -7,20 +7,10 @@ import torch
 from torch import nn
 
 from course import experiments as ex
-from course import load_dataset
 from course.diagnostics import saturated_fraction
-from course.torch_nets import single_threaded
 
 
-@pytest.fixture(scope="module", autouse=True)
-def one_thread():
-    with single_threaded():
-        yield
-
-
-@pytest.fixture(scope="module")
-def data():
-    return load_dataset("digits")
+pytestmark = pytest.mark.usefixtures("one_thread")
 
 
 @pytest.fixture(scope="module")

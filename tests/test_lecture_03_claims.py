@@ -5,18 +5,9 @@ import pytest
 from course import experiments as ex
 from course import load_dataset
 from course.surfaces import ill_conditioned_quadratic, ravine, saddle
-from course.torch_nets import single_threaded
 
 
-@pytest.fixture(scope="module", autouse=True)
-def one_thread():
-    with single_threaded():
-        yield
-
-
-@pytest.fixture(scope="module")
-def data():
-    return load_dataset("digits")
+pytestmark = pytest.mark.usefixtures("one_thread")
 
 
 @pytest.fixture(scope="module")
