@@ -133,7 +133,8 @@ def _command(runtime: Path, workdir: Path, slot: int) -> list[str]:
            "--die-with-parent", "--new-session", "--clearenv"]
     for key, value in env.items():
         cmd += ["--setenv", key, value]
-    cmd += ["--ro-bind", "/usr", "/usr", "--ro-bind", "/etc", "/etc"]
+    # A private /tmp first: an environment that lives under /tmp is then bound on top of it.
+    cmd += ["--perms", "1777", "--tmpfs", "/tmp", "--ro-bind", "/usr", "/usr", "--ro-bind", "/etc", "/etc"]
     for link in ("bin", "lib", "lib64", "sbin"):
         target = Path("/") / link
         if target.is_symlink():
@@ -145,7 +146,7 @@ def _command(runtime: Path, workdir: Path, slot: int) -> list[str]:
             cmd += ["--perms", "0755", "--dir", str(parent)]
         cmd += ["--ro-bind", str(path), str(path)]
     cmd += ["--ro-bind", str(runtime), "/runtime", "--bind", str(workdir), "/submission", "--chdir", "/submission",
-            "--proc", "/proc", "--dev", "/dev", "--perms", "1777", "--tmpfs", "/tmp"]
+            "--proc", "/proc", "--dev", "/dev"]
     return cmd + run
 
 
