@@ -15,11 +15,13 @@ scored 0 with the reason; a cell that hangs or kills its process costs that cell
 """
 from __future__ import annotations
 
+import atexit
 import concurrent.futures as cf
 import contextlib
 import fcntl
 import json
 import os
+import shutil
 import tempfile
 import time
 import warnings
@@ -66,6 +68,7 @@ def _runtime() -> Path:
     global _RUNTIME
     if _RUNTIME is None:
         _RUNTIME = sandbox.stage_runtime(Path(tempfile.mkdtemp(prefix="tdn-runtime-")))
+        atexit.register(shutil.rmtree, _RUNTIME, ignore_errors=True)
     return _RUNTIME
 
 

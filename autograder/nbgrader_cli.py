@@ -22,6 +22,7 @@ def environment() -> dict[str, str]:
     # One BLAS thread per kernel: graded kernels run side by side, and OpenBLAS threads that spin
     # on a busy core slow NumPy down by orders of magnitude.
     env.setdefault("OPENBLAS_NUM_THREADS", "1")
+    env.setdefault("OMP_NUM_THREADS", "1")  # the same for torch's intra-op threads
     env.setdefault("MPLBACKEND", "Agg")
     return env
 

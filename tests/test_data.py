@@ -368,3 +368,11 @@ def test_load_dataset_reaches_the_optional_datasets(name, shape):
     splits = data.load_dataset(name, seed=0)
     assert sum(len(splits[f"y_{p}"]) for p in ("train", "val", "test")) == shape[0]
     assert splits["X_test"].shape[1] == shape[1]
+
+
+def test_digits_are_exactly_scikit_learns():
+    from sklearn.datasets import load_digits as sklearn_digits
+
+    X, y = data.load_digits()
+    X_ref, y_ref = sklearn_digits(return_X_y=True)
+    assert np.array_equal(X, X_ref) and np.array_equal(y, y_ref)
