@@ -15,7 +15,7 @@ from pathlib import Path
 import nbformat
 
 from autograder import nbgrader_cli, sandbox
-from autograder.grading import _points, execute_job, judge
+from autograder.grading import _points, execute_job, judge_execution
 from autograder.submission import SubmissionError, prepare
 
 
@@ -60,7 +60,7 @@ def audit_assignment(course_root: Path, assignment: str, jobs: int | None = None
         futures = {pool.submit(execute_job, p.job, fields): p for p in prepared}
         for future in cf.as_completed(futures):
             p = futures[future]
-            reports = judge(p, future.result(), points)
+            reports = judge_execution(p, future.result(), points)
             for check, report in sorted(reports.items()):
                 was = recorded[p.student].get(f"test_{check}")
                 if was is None or abs(was - report.score) > 1e-6:

@@ -19,6 +19,7 @@ from __future__ import annotations
 import ast
 import inspect
 import textwrap
+from functools import lru_cache
 from pathlib import Path
 
 import nbformat
@@ -200,7 +201,8 @@ HIDDEN_MARKERS = ("BEGIN SOLUTION", "END SOLUTION", "BEGIN HIDDEN TESTS", "END H
 
 def solution_lines(names: list[str]) -> set[str]:
     """Distinctive lines of the reference bodies of `names`: long enough not to occur by chance,
-    and not shown to students anyway (a docstring may state the formula a body implements)."""
+    and not shown to students anyway (a docstring may state the formula a body implements, and
+    the public `course` package may share a line of boilerplate)."""
     inside_lines, outside_lines, inside = set(), set(), False
     for line in solution_source(names).splitlines():
         text = line.strip()
@@ -210,8 +212,16 @@ def solution_lines(names: list[str]) -> set[str]:
             inside_lines.add(text)
         else:
             outside_lines.add(text)
-    shown = "\n".join(outside_lines)
+    shown = "\n".join(outside_lines) + "\n" + _public_course_text()
     return {t for t in inside_lines if len(t) >= 24 and not t.startswith("#") and t not in shown}
+
+
+@lru_cache(maxsize=1)
+def _public_course_text() -> str:
+    """The `course` package's source: it ships to students, so a line it contains is no secret
+    (`rng = np.random.default_rng(seed)` is boilerplate, not an answer)."""
+    course = Path(__file__).resolve().parents[1] / "course"
+    return "\n".join(p.read_text() for p in sorted(course.glob("*.py")))
 
 
 def _visible_text(source: nbformat.NotebookNode) -> str:

@@ -29,7 +29,7 @@ def hand_in(course: Path, assignment: str) -> None:
     synthetic.write(synthetic.blank(release), course, "blank", assignment)
     for student, kind in HOSTILE.items():
         synthetic.write(synthetic.hostile(kind, source, release), course, student, assignment)
-    synthetic.write(synthetic.tampered_tests(source, release), course, "eve", assignment)
+    synthetic.write(synthetic.tampered_tests(release), course, "eve", assignment)
     broken = synthetic.write(synthetic.blank(release), course, "bob", assignment)
     broken.write_text(broken.read_text()[:200])  # a truncated upload: not valid JSON
 

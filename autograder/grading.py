@@ -106,7 +106,7 @@ def execute_job(job: dict, limits: dict) -> dict:
 
 # ------------------------------------------------------------------ judging and writing, here only
 
-def judge(prepared: Prepared, executed: dict, points: dict[str, int]) -> dict[str, Report]:
+def judge_execution(prepared: Prepared, executed: dict, points: dict[str, int]) -> dict[str, Report]:
     """A Report per graded check of the assignment, from what the sandbox recorded."""
     probes = load_all()
     results = {int(k): v for k, v in executed["results"].items()}
@@ -285,7 +285,7 @@ def grade_class(course_root: Path, assignments: list[str], *, students: list[str
 
 
 def _finish(course_root, assignment, prepared: Prepared, executed: dict, release, points) -> Outcome:
-    reports = judge(prepared, executed, points)
+    reports = judge_execution(prepared, executed, points)
     nb = autograded_notebook(prepared, executed, reports)
     folder = course_root / "autograded" / prepared.student / assignment
     folder.mkdir(parents=True, exist_ok=True)

@@ -233,7 +233,6 @@ def _bn_backward_no_mean_path(dout, cache):
 
 def _bn_backward_alt_missing_xhat_term(dout, cache):
     xhat, xc, std, gamma = cache
-    n = dout.shape[0]
     dxhat = dout * gamma
     dx = (dxhat - dxhat.mean(axis=0)) / std
     return dx, np.sum(dout * xhat, axis=0), dout.sum(axis=0)

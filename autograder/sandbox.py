@@ -224,7 +224,7 @@ def _attempt(cmd, execution: Execution, limits: Limits, start: float, preexec) -
     _LIVE.add(process)
     selector = selectors.DefaultSelector()
     selector.register(process.stdout, selectors.EVENT_READ)
-    buffer, received, current, cell_started = b"", 0, None, time.monotonic()
+    buffer, received, current, last, cell_started = b"", 0, None, None, time.monotonic()
     try:
         while True:
             now = time.monotonic()
@@ -251,9 +251,10 @@ def _attempt(cmd, execution: Execution, limits: Limits, start: float, preexec) -
             received += len(chunk)
             if received > limits.report_bytes:
                 _kill(process)
-                execution.incidents[current if current is not None else -1] = (
-                    f"stopped: produced more than {limits.report_bytes >> 20} MB of output")
-                return False, current
+                culprit = current if current is not None else last
+                if culprit is not None:
+                    execution.incidents[culprit] = f"stopped: produced more than {limits.report_bytes >> 20} MB of output"
+                return False, culprit
             buffer += chunk
             *lines, buffer = buffer.split(b"\n")
             for line in lines:
@@ -269,7 +270,7 @@ def _attempt(cmd, execution: Execution, limits: Limits, start: float, preexec) -
                 if not isinstance(index, int):
                     continue
                 if message.get("status") == "started":
-                    current, cell_started = index, time.monotonic()
+                    current, last, cell_started = index, index, time.monotonic()
                 elif message.get("status") == "done" and index not in execution.results:
                     execution.results[index] = message
                     execution.incidents.pop(index, None)

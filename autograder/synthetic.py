@@ -111,7 +111,7 @@ def hostile(kind: str, source_nb: Path, release_nb: Path):
     return nb
 
 
-def tampered_tests(source_nb: Path, release_nb: Path):
+def tampered_tests(release_nb: Path):
     """Blank answers, with every test cell edited to print full marks, plus duplicated and deleted cells."""
     nb = blank(release_nb)
     tests = [c for c in nb.cells if c.metadata.get("nbgrader", {}).get("grade") and c.cell_type == "code"]

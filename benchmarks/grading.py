@@ -193,7 +193,7 @@ def our_breakdown(course: Path, assignment: str, runtime: Path, repeats: int = B
             execution = timed(f"{student}: sandbox", lambda: sandbox.run_cells(prepared.job, runtime))
             executed = {"results": {str(k): v for k, v in execution.results.items()},
                         "incidents": {str(k): v for k, v in execution.incidents.items()}}
-            timed(f"{student}: judge", lambda: grading.judge(prepared, executed, points))
+            timed(f"{student}: judge", lambda: grading.judge_execution(prepared, executed, points))
     return {key: statistics.median(values) for key, values in times.items()}
 
 

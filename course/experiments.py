@@ -26,7 +26,6 @@ from course.surfaces import Surface, run_trajectory
 from course.torch_nets import (
     ACTIVATIONS,
     TorchHistory,
-    accuracy,
     init_weights,
     linear_layers,
     lsuv_init,

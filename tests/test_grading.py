@@ -10,7 +10,6 @@ import hashlib
 import tempfile
 from pathlib import Path
 
-import nbformat
 import pytest
 from nbgrader.api import Gradebook
 
@@ -45,7 +44,7 @@ def graded_class() -> tuple[Path, dict, str]:
     synthetic.write(synthetic.blank(release), course, "blank", A)
     for kind in synthetic.HOSTILE_CELLS:
         synthetic.write(synthetic.hostile(kind, source, release), course, kind, A)
-    synthetic.write(synthetic.tampered_tests(source, release), course, "tampered-tests", A)
+    synthetic.write(synthetic.tampered_tests(release), course, "tampered-tests", A)
     synthetic.write(synthetic.reference_with_deleted_and_duplicated_cells(source), course, "deleted-cells", A)
     synthetic.write(synthetic.with_edits(source, synthetic.EDITS[A][0]), course, "mistakes", A)
     synthetic.write(synthetic.reference(source), course, "invalid-json", A).write_text('{"cells": [')
