@@ -1,34 +1,22 @@
-"""The side of grading that runs inside the notebook's kernel, in a hidden test cell:
+"""What a hidden test cell does when nbgrader itself runs it (`nbgrader autograde`, formgrader's
+"Autograde" button, or `nbgrader validate` on the instructor's source):
 
     from autograder.kernel import grade
     grade("affine_backward")
 
-It runs the probe against the notebook's own definitions, prints the diagnosing feedback, and
-returns the points earned, which nbgrader reads as the cell's partial credit (a number as the
-cell's result). The comparison itself is `autograder.judge.assess`, which needs only the
-recorded runs, so the same verdict can be recomputed outside the kernel.
+It grades nothing. Such a kernel has just run the student's code, so nothing computed in it can
+be trusted, and the reference and the checks must never be loaded there. The cell prints why, and
+returns 0 points, which nbgrader records: grade with `autograder grade`, which runs the notebook
+in a sandbox and judges it in a clean process. This module imports nothing of the grader.
 """
 from __future__ import annotations
 
-import sys
-
-from autograder import registry
-from autograder.judge import Report, assess
-from autograder.probes import load_all
-from autograder.recording import execute
-
-
-def check(check_id: str, namespace: dict) -> Report:
-    """Run and judge one graded item against `namespace`; the Report holds score and feedback."""
-    probe = load_all()[check_id]
-    item = registry.find(check_id)
-    return assess(probe, execute(probe, namespace), item.points)
+MESSAGE = ("{check}: not graded here. Hidden tests are not run in the notebook's own kernel, where student code "
+           "could change their result: the instructor grades with `autograder grade`, which runs the notebook "
+           "in a sandbox and judges it outside (0 points recorded by this run).")
 
 
 def grade(check_id: str, namespace: dict | None = None) -> float:
-    """Grade `check_id` against the caller's globals (the notebook), print feedback, return the points."""
-    if namespace is None:
-        namespace = sys._getframe(1).f_globals
-    report = check(check_id, namespace)
-    print(report.feedback())
-    return report.score
+    """Print that this check is graded by `autograder grade`, and return 0 (nbgrader's partial credit)."""
+    print(MESSAGE.format(check=check_id))
+    return 0.0

@@ -7,7 +7,7 @@ Usage: .venv/bin/python benchmarks/assignments.py [--assignments a1_backprop ...
   OPENBLAS_NUM_THREADS=1 and OMP_NUM_THREADS=1 (as `make` runs things; PyTorch's OpenMP threads
   otherwise spin on a busy 2-core machine); the time includes starting the kernel. Budget: 60 s (the course
   promises students each assignment runs in under a minute).
-- hidden checks: every graded item's `autograder.kernel.check` against the reference solutions,
+- hidden checks: every graded item's `autograder.grading.judge.check_namespace` against the reference solutions,
   all in one fresh Python process, as the hidden test cells run in one kernel; the time is that
   process's wall time, so interpreter start-up and imports (NumPy, PyTorch for the oracle) count.
   Budget: 5 s per assignment.
@@ -27,8 +27,9 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from autograder import nbgrader_cli, registry  # noqa: E402
-from autograder.cli import DEFAULT_COURSE  # noqa: E402
+from autograder.commands.courses import DEFAULT_COURSE  # noqa: E402
+from autograder.grading import nbgrader_cli  # noqa: E402
+from autograder.spec import registry  # noqa: E402
 
 NOTEBOOK_BUDGET_SECONDS = 60.0
 HIDDEN_CHECKS_BUDGET_SECONDS = 5.0
@@ -37,8 +38,7 @@ HIDDEN_CHECKS_BUDGET_SECONDS = 5.0
 # oracle) and torch._dynamo (which torch.optim loads on first use), prints one JSON line.
 _CHECKS = """
 import json, sys, time
-from autograder.kernel import check
-from autograder.judge import reference_namespace
+from autograder.grading.judge import check_namespace as check, reference_namespace
 namespace = reference_namespace()
 seconds, failed, first_import = {}, [], {}
 for check_id in sys.argv[1:]:

@@ -8,7 +8,7 @@ the same two and the second round of slips without running the experiments; a qu
 three quarters of the answers done; two untouched release notebooks). The same submissions are
 then graded twice, in one run:
 - baseline: `nbgrader autograde <assignment> --force`, one assignment after another, on one copy;
-- ours: `autograder.grading.grade_class(jobs=J, force=True)` on another copy.
+- ours: `autograder.grading.pipeline.grade_class(jobs=J, force=True)` on another copy.
 Then both graders' autograded totals are compared notebook by notebook, and a breakdown shows
 where one notebook's time goes: the sandbox's start-up, running the cells, judging; against
 nbgrader's cost of one notebook whose cells all do nothing.
@@ -37,9 +37,14 @@ os.environ.setdefault("MPLBACKEND", "Agg")
 
 import nbformat  # noqa: E402
 
-from autograder import grading, nbgrader_cli, registry, sandbox, synthetic  # noqa: E402
-from autograder.cli import DEFAULT_COURSE, copy_course, main as autograder_main  # noqa: E402
-from autograder.submission import prepare  # noqa: E402
+from autograder import sandbox  # noqa: E402
+from autograder.sandbox import staging  # noqa: E402
+from autograder.commands.cli import main as autograder_main  # noqa: E402
+from autograder.commands.courses import DEFAULT_COURSE, copy_course  # noqa: E402
+from autograder.demo import synthetic  # noqa: E402
+from autograder.grading import nbgrader_cli, pipeline as grading  # noqa: E402
+from autograder.grading.submission import prepare  # noqa: E402
+from autograder.spec import registry  # noqa: E402
 
 TRIVIAL = "trivial"  # the do-nothing assignment that measures nbgrader's cost per notebook
 BREAKDOWN_REPEATS = 3
@@ -187,13 +192,12 @@ def our_breakdown(course: Path, assignment: str, runtime: Path, repeats: int = B
         return result
 
     for _ in range(repeats):
-        timed("start-up (empty job)", lambda: sandbox.run_cells({"cells": [], "cell_timeout": 120}, runtime))
+        cases = grading.encoded_cases(assignment)
+        timed("start-up (empty job)", lambda: sandbox.run_cells({"cells": []}, cases, runtime))
         for student in STUDENTS_TIMED:
             prepared = timed(f"{student}: prepare", lambda: prepare(course, assignment, student, source))
-            execution = timed(f"{student}: sandbox", lambda: sandbox.run_cells(prepared.job, runtime))
-            executed = {"results": {str(k): v for k, v in execution.results.items()},
-                        "incidents": {str(k): v for k, v in execution.incidents.items()}}
-            timed(f"{student}: judge", lambda: grading.judge_execution(prepared, executed, points))
+            execution = timed(f"{student}: sandbox", lambda: sandbox.run_cells(prepared.job, cases, runtime))
+            timed(f"{student}: judge", lambda: grading.judge_execution(prepared, execution.as_data(), points))
     return {key: statistics.median(values) for key, values in times.items()}
 
 
@@ -278,7 +282,7 @@ def main(argv: list[str] | None = None) -> int:
         say("breakdown: nbgrader on do-nothing notebooks ...")
         nb_per_notebook, nb_per_command = nbgrader_overhead(root, args.assignments[0])
         say("breakdown: our sandbox and judge ...")
-        parts = our_breakdown(our_course, args.assignments[0], sandbox.stage_runtime(root / "runtime"))
+        parts = our_breakdown(our_course, args.assignments[0], staging.stage(root / "runtime"))
     finally:
         shutil.rmtree(root, ignore_errors=True)
 

@@ -6,7 +6,10 @@ An element of `actual` passes when
 
 The second term scales with the whole array, not the element: an elementwise relative error
 rejects correct batchnorm outputs (or gradients) that happen to sit near zero, where rounding
-noise is large relative to the element but tiny relative to the array. The tolerance depends on
+noise is large relative to the element but tiny relative to the array. An array that is zero in
+exact arithmetic (the gradient of a bias that batchnorm removes) holds only rounding noise, so
+its own largest value is no scale at all: `compare(..., floor=s)` measures it against at least
+`s`, the scale of the problem (the grader passes the largest value among the case's outputs). The tolerance depends on
 the dtype and device the reference was computed in; `tolerance_for` is the only place that
 decides it.
 """
@@ -66,13 +69,14 @@ class Comparison:
         return self.max_error / self.scale if self.scale > 0 else self.max_error
 
 
-def compare(actual, expected, tol: Tolerance = DEFAULT) -> Comparison:
+def compare(actual, expected, tol: Tolerance = DEFAULT, floor: float = 0.0) -> Comparison:
     """Compare two arrays under the project's rule.
 
     Inputs:
     - actual: array-like of any shape (the value under test)
     - expected: array-like of the same shape (the reference)
     - tol: the Tolerance to apply
+    - floor: the smallest scale the atol term uses (default 0: the array's own largest value)
 
     Returns a Comparison; a shape mismatch or a non-finite value where the reference is finite
     fails with `problem` saying so.
@@ -88,7 +92,7 @@ def compare(actual, expected, tol: Tolerance = DEFAULT) -> Comparison:
         index = tuple(int(i) for i in np.argwhere(bad)[0])
         return Comparison(False, np.inf, 0.0, index, f"non-finite value at index {index}")
     finite = np.isfinite(e)
-    scale = float(np.max(np.abs(e[finite]))) if finite.any() else 0.0
+    scale = max(float(np.max(np.abs(e[finite]))) if finite.any() else 0.0, float(floor))
     err = np.where(finite, np.abs(a - e), 0.0)
     # Non-finite references (rare: an overflow test) must be matched exactly.
     mismatch = ~finite & ~((a == e) | (np.isnan(a) & np.isnan(e)))
@@ -103,9 +107,9 @@ def compare(actual, expected, tol: Tolerance = DEFAULT) -> Comparison:
     )
 
 
-def assert_close(actual, expected, tol: Tolerance = DEFAULT, name: str = "output") -> None:
+def assert_close(actual, expected, tol: Tolerance = DEFAULT, name: str = "output", floor: float = 0.0) -> None:
     """Raise AssertionError naming `name` and the size of the error when `compare` fails."""
-    result = compare(actual, expected, tol)
+    result = compare(actual, expected, tol, floor)
     if result.passed:
         return
     if result.problem:

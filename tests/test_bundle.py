@@ -10,8 +10,10 @@ from pathlib import Path
 import nbformat
 import pytest
 
-from autograder import authoring, bundle, registry
-from autograder.cli import DEFAULT_COURSE, copy_course, main
+from autograder.commands import authoring, bundle
+from autograder.spec import registry
+from autograder.commands.cli import main
+from autograder.commands.courses import DEFAULT_COURSE, copy_course
 
 ROOT = Path(__file__).resolve().parents[1]
 A4 = "a4_regularization"

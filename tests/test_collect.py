@@ -9,8 +9,8 @@ from pathlib import Path
 import nbformat
 import pytest
 
-from autograder import collect
-from autograder.cli import DEFAULT_COURSE
+from autograder.commands import collect
+from autograder.commands.courses import DEFAULT_COURSE
 
 A4 = "a4_regularization"
 WHEN = (2024, 3, 5, 14, 30, 0)

@@ -9,8 +9,10 @@ import pytest
 from nbgrader.api import Gradebook
 from sqlalchemy.exc import SAWarning
 
-from autograder import export, nbgrader_cli
-from autograder.cli import DEFAULT_COURSE, copy_course, main
+from autograder.commands import export
+from autograder.grading import nbgrader_cli
+from autograder.commands.cli import main
+from autograder.commands.courses import DEFAULT_COURSE, copy_course
 
 A4 = "a4_regularization"
 A4_MAX = 16  # 9 autograded points (registry) + 7 written-answer points (source notebook)

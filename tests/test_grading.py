@@ -10,12 +10,17 @@ import hashlib
 import tempfile
 from pathlib import Path
 
+import nbformat
 import pytest
 from nbgrader.api import Gradebook
 
-from autograder import grading, nbgrader_cli, registry, sandbox, synthetic
-from autograder.audit import audit_assignment
-from autograder.cli import DEFAULT_COURSE, copy_course, main
+from autograder import sandbox
+from autograder.demo import synthetic
+from autograder.grading import nbgrader_cli, pipeline as grading
+from autograder.grading.audit import audit_assignment
+from autograder.spec import registry
+from autograder.commands.cli import main
+from autograder.commands.courses import DEFAULT_COURSE, copy_course
 
 A = "a4_regularization"
 # Generous per cell (a reference experiment cell takes a few seconds even on a busy machine), short
@@ -23,7 +28,16 @@ A = "a4_regularization"
 LIMITS = sandbox.Limits(cell_seconds=20, submission_seconds=240)
 MAX = float(sum(i.points for i in registry.graded(A)))
 pytestmark = pytest.mark.xdist_group("grading")
-ISOLATED = sandbox.describe().startswith("bubblewrap")
+ISOLATED = sandbox.mode() in ("root", "rootless")
+
+NUMERICAL_BACKWARD = """
+from course.gradcheck import numerical_gradient_array
+
+def dropout_backward(dout, cache):
+    # Finite differences through the student's own forward pass, instead of the mask.
+    x, param = cache
+    return numerical_gradient_array(lambda v: dropout_forward(v, param)[0], x.copy(), dout)
+"""
 
 
 def new_course() -> Path:
@@ -55,6 +69,19 @@ def graded_class() -> tuple[Path, dict, str]:
         if cell.metadata.get("tdn", {}).get("solution_of") == ["dropout_forward"]:
             cell.source = "import torch\n" + cell.source
     synthetic.write(nb, course, "imports-torch", A)
+    nb = synthetic.reference(source)  # torch bound in another cell, used in an answer without an import
+    nb.cells.insert(2, nbformat.v4.new_code_cell("import torch as T"))
+    for cell in nb.cells:
+        if cell.metadata.get("tdn", {}).get("solution_of") == ["dropout_backward"]:
+            cell.source += "\n\n_ = T"
+    synthetic.write(nb, course, "uses-bound-torch", A)
+    nb = synthetic.reference(source)
+    for cell in nb.cells:
+        if cell.metadata.get("tdn", {}).get("solution_of") == ["dropout_forward"]:
+            cell.source = cell.source.replace("cache = (mask, scale)", "cache = (x, dict(dropout_param))")
+        if cell.metadata.get("tdn", {}).get("solution_of") == ["dropout_backward"]:
+            cell.source += "\n" + NUMERICAL_BACKWARD
+    synthetic.write(nb, course, "numerical-gradient", A)
     source_hash = hashlib.sha256(source.read_bytes()).hexdigest()
     outcomes = {o.student: o for o in grading.grade_assignment(course, A, jobs=2, limits=LIMITS, progress=False)}
     return course, outcomes, source_hash
@@ -70,7 +97,7 @@ def test_reference_and_repairable_submissions_earn_every_autograded_point():
 
 @pytest.mark.parametrize("student", [k for k, (base, _) in synthetic.HOSTILE_CELLS.items() if base == "blank"] + ["tampered-tests"])
 def test_a_hostile_submission_cannot_raise_its_score(student):
-    if student in ("read-source", "write-gradebook") and not ISOLATED:
+    if student in ("read-source", "write-gradebook", "real-torch") and not ISOLATED:
         pytest.skip("needs bubblewrap's filesystem isolation")
     _, outcomes, _ = graded_class()
     assert outcomes[student].status == "graded"
@@ -99,8 +126,34 @@ def test_a_slip_in_the_code_loses_points_and_is_named():
 def test_a_forbidden_import_costs_the_function_defined_with_it():
     _, outcomes, _ = graded_class()
     reports = outcomes["imports-torch"].reports
-    assert reports["dropout_forward"].score == 0 and "imports torch" in reports["dropout_forward"].feedback()
+    assert reports["dropout_forward"].score == 0 and "uses torch" in reports["dropout_forward"].feedback()
     assert reports["dropout_backward"].score == reports["dropout_backward"].points
+
+
+def test_torch_bound_by_another_cell_and_used_in_an_answer_costs_that_answer():
+    _, outcomes, _ = graded_class()
+    reports = outcomes["uses-bound-torch"].reports
+    assert reports["dropout_backward"].score == 0 and "uses torch" in reports["dropout_backward"].feedback()
+    assert reports["dropout_forward"].score == reports["dropout_forward"].points
+
+
+def test_a_backward_pass_by_finite_differences_cannot_finish_its_large_case():
+    _, outcomes, _ = graded_class()
+    report = outcomes["numerical-gradient"].reports["dropout_backward"]
+    assert report.score < report.points, report.feedback()
+    large = [c for c in report.cases if "large" in c.label]
+    assert large and not large[0].passed
+    assert "numerically" in report.feedback(), report.feedback()
+
+
+def test_forged_protocol_messages_cost_only_the_forger():
+    course, outcomes, _ = graded_class()
+    forger = outcomes["protocol-forge"]
+    assert forger.status == "graded" and forger.score == 0
+    autograded = (course / "autograded" / "protocol-forge" / A / f"{A}.ipynb").read_text()
+    assert "grading of this cell was stopped" in autograded
+    nbformat.validate(nbformat.reads(autograded, as_version=4))
+    assert outcomes["ada"].score == MAX
 
 
 def test_an_unreadable_submission_is_reported_by_name_and_recorded_as_zero_with_the_reason():
@@ -132,7 +185,7 @@ def test_feedback_shows_the_diagnosis_but_no_hidden_test_code():
     course, _, _ = graded_class()
     nbgrader_cli.run(course, "generate_feedback", A, "--force")
     html = (course / "feedback" / "mistakes" / A / f"{A}.html").read_text()
-    assert "checks passed" in html
+    assert "cases passed" in html
     for secret in ("BEGIN HIDDEN TESTS", "from autograder", "grade(&quot;", 'grade("'):
         assert secret not in html
 
@@ -186,5 +239,5 @@ def test_audit_finds_a_score_edited_in_the_gradebook_and_a_forbidden_import():
     findings = audit_assignment(course, A, jobs=2, limits=LIMITS)
     texts = [f"{f.student}: {f.what}" for f in findings]
     assert any(t.startswith("blank: test_dropout_forward: gradebook has 3.0") for t in texts), texts
-    assert any(t.startswith("imports-torch: the cell defining dropout_forward imports torch") for t in texts), texts
+    assert any(t.startswith("imports-torch: the cell defining dropout_forward uses torch") for t in texts), texts
     assert not any(t.startswith("ada:") for t in texts)

@@ -1,0 +1,93 @@
+"""Answers are NumPy: which answer cells reach for a module an answer may not use.
+
+An answer cell may use NumPy, Python's standard library and the public `course` package. Anything
+else (PyTorch, TensorFlow, JAX, SciPy, scikit-learn, the reference `solutions`, the grader
+`autograder`, ...) costs every graded function the cell defines, with a message naming the
+module, whether the cell imports it (`import`, `from ... import`, `__import__`, `importlib`) or
+uses a name that another cell of the notebook bound to it (the setup cell's `import torch`).
+
+This reads source text and never runs it. It is the message; the enforcement is the sandbox,
+where PyTorch and the reference do not exist.
+"""
+from __future__ import annotations
+
+import ast
+import sys
+
+ALLOWED_ROOTS = {"numpy", "course", "__future__"}
+_STDLIB = set(sys.stdlib_module_names)
+
+
+def allowed(module: str) -> bool:
+    root = module.split(".")[0]
+    return root in ALLOWED_ROOTS or root in _STDLIB
+
+
+def _parse(source: str) -> ast.AST | None:
+    try:
+        return ast.parse(source)
+    except SyntaxError:
+        # IPython syntax (magics, shell escapes): judge the lines that are Python.
+        lines = [line for line in source.splitlines() if not line.lstrip().startswith(("%", "!"))]
+        try:
+            return ast.parse("\n".join(lines))
+        except SyntaxError:
+            return None
+
+
+def _dynamic_import(node: ast.Call) -> str | None:
+    name = getattr(node.func, "id", getattr(node.func, "attr", ""))
+    if name in ("__import__", "import_module") and node.args and isinstance(node.args[0], ast.Constant) \
+            and isinstance(node.args[0].value, str):
+        return node.args[0].value
+    return None
+
+
+def bindings(source: str) -> dict[str, str]:
+    """Names a cell binds to modules: {'torch': 'torch', 'F': 'torch.nn.functional', 'np': 'numpy'}."""
+    tree = _parse(source)
+    found = {}
+    for node in ast.walk(tree) if tree else ():
+        if isinstance(node, ast.Import):
+            for alias in node.names:
+                found[alias.asname or alias.name.split(".")[0]] = alias.name if alias.asname else alias.name.split(".")[0]
+        elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+            for alias in node.names:
+                found[alias.asname or alias.name] = node.module
+        elif isinstance(node, ast.Assign) and isinstance(node.value, ast.Call) and _dynamic_import(node.value):
+            for target in node.targets:
+                if isinstance(target, ast.Name):
+                    found[target.id] = _dynamic_import(node.value)
+    return found
+
+
+def defined_names(source: str) -> set[str]:
+    """Names a cell defines at its top level with `def` or `class`."""
+    tree = _parse(source)
+    return {n.name for n in getattr(tree, "body", []) if isinstance(n, (ast.FunctionDef, ast.ClassDef))}
+
+
+def forbidden_use(source: str, notebook_bindings: dict[str, str]) -> str | None:
+    """The first module an answer may not use that this cell imports or reaches by a name, else None."""
+    tree = _parse(source)
+    if tree is None:
+        return None
+    # A name the cell binds itself (an assignment, an argument, a loop variable) is not the module
+    # another cell bound: `N, F = x.shape` in an answer does not use torch.nn.functional as F.
+    own = set(bindings(source)) | {n.id for n in ast.walk(tree) if isinstance(n, ast.Name) and not isinstance(n.ctx, ast.Load)}
+    own |= {a.arg for n in ast.walk(tree) if isinstance(n, ast.arguments) for a in (*n.posonlyargs, *n.args, *n.kwonlyargs)}
+    for node in ast.walk(tree):
+        modules = []
+        if isinstance(node, ast.Import):
+            modules = [a.name for a in node.names]
+        elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+            modules = [node.module]
+        elif isinstance(node, ast.Call) and _dynamic_import(node):
+            modules = [_dynamic_import(node)]
+        elif isinstance(node, ast.Name) and isinstance(node.ctx, ast.Load) and node.id not in own \
+                and node.id in notebook_bindings:
+            modules = [notebook_bindings[node.id]]
+        for module in modules:
+            if not allowed(module):
+                return module.split(".")[0]
+    return None

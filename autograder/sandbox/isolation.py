@@ -1,0 +1,146 @@
+"""How a submission is shut in: bubblewrap, with or without root, and nothing less unless asked.
+
+In every mode the sandbox sees only: the system's read-only directories (/usr, /etc, ...), the
+Python environment read-only with PyTorch, TensorFlow and JAX hidden (an empty directory over
+each), the staged runtime (`course` and `autograder.runtime`, read-only), and the submission's
+private working directory. The course root, `source/`, other students' work, the gradebook and the
+home directory do not exist in there. New PID, IPC, UTS and network namespaces: no network.
+
+- `root`: bubblewrap started as root, the runtime under an unprivileged uid of its own per slot
+  (setpriv), so process limits are per submission.
+- `rootless`: bubblewrap in a user namespace, as an ordinary account can (Linux with
+  unprivileged user namespaces); the runtime keeps the account's uid outside, with the same
+  namespaces and limits.
+- `insecure`: no isolation, only limits; used only with `--insecure`, and said so.
+
+`require(insecure)` refuses, with what to install or how to run in a container, when there is no
+isolation and `--insecure` was not given.
+"""
+from __future__ import annotations
+
+import importlib.util
+import os
+import shutil
+import subprocess
+import sys
+from functools import lru_cache
+from pathlib import Path
+
+FIRST_UID = 60_000
+HIDDEN_PACKAGES = ("torch", "torchvision", "torchaudio", "functorch", "torchgen", "triton",
+                   "tensorflow", "keras", "jax", "jaxlib", "solutions", "autograder")
+
+
+class SandboxUnavailable(RuntimeError):
+    """No isolation can be had on this machine, and grading without it was not asked for."""
+
+
+@lru_cache(maxsize=1)
+def _bwrap_works() -> bool:
+    if shutil.which("bwrap") is None:
+        return False
+    args = ["bwrap", "--ro-bind", "/", "/", "--unshare-pid"]
+    if os.geteuid() != 0:
+        args.append("--unshare-user")
+    try:
+        return subprocess.run([*args, "true"], capture_output=True, timeout=20).returncode == 0
+    except (OSError, subprocess.TimeoutExpired):
+        return False
+
+
+def mode(insecure: bool = False) -> str | None:
+    """'root', 'rootless', 'insecure' (only when asked for and nothing better works), or None."""
+    if _bwrap_works():
+        return "root" if os.geteuid() == 0 else "rootless"
+    return "insecure" if insecure else None
+
+
+def describe(insecure: bool = False) -> str:
+    return {
+        "root": "bubblewrap namespaces + an unprivileged uid per slot + resource limits",
+        "rootless": "bubblewrap in a user namespace (rootless) + resource limits",
+        "insecure": "NO ISOLATION (--insecure): resource limits only; student code can read what this account can",
+        None: "unavailable: " + _why_unavailable(),
+    }[mode(insecure)]
+
+
+def _why_unavailable() -> str:
+    if sys.platform != "linux":
+        return (f"sandboxed grading needs Linux namespaces, and this is {sys.platform}: run `autograder grade` in a "
+                "Linux container (for example `docker run --security-opt seccomp=unconfined ...`), or pass --insecure")
+    if shutil.which("bwrap") is None:
+        return ("bubblewrap is not installed: `sudo apt-get install bubblewrap` (Debian/Ubuntu) or "
+                "`sudo dnf install bubblewrap` (Fedora), or pass --insecure to grade without isolation")
+    return ("bubblewrap cannot create namespaces here (unprivileged user namespaces are disabled: "
+            "`sudo sysctl kernel.unprivileged_userns_clone=1`, or on Ubuntu 24.04+ allow bwrap in AppArmor; "
+            "inside a container, run it with --privileged or seccomp=unconfined), or pass --insecure")
+
+
+def require(insecure: bool = False) -> str:
+    """The mode grading will use; SandboxUnavailable when there is none and `insecure` is False."""
+    chosen = mode(insecure)
+    if chosen is None:
+        raise SandboxUnavailable(f"no sandbox: {_why_unavailable()}")
+    return chosen
+
+
+@lru_cache(maxsize=1)
+def hidden_paths() -> tuple[str, ...]:
+    """Installed directories of the packages graded code must not reach (found without importing them)."""
+    found = set()
+    for name in HIDDEN_PACKAGES:
+        try:
+            spec = importlib.util.find_spec(name)
+        except (ImportError, ValueError):
+            continue
+        for location in (spec.submodule_search_locations or []) if spec else []:
+            if Path(location).is_dir():
+                found.add(str(Path(location).resolve()))
+    return tuple(sorted(found))
+
+
+def environment(home: str, runtime: str, mpl: str, ipython: str) -> dict[str, str]:
+    """The whole environment of the runtime: nothing of the grader's own is passed on."""
+    return {
+        "HOME": home, "PATH": f"{Path(sys.prefix) / 'bin'}:/usr/bin:/bin", "PYTHONPATH": runtime,
+        "MPLBACKEND": "Agg", "MPLCONFIGDIR": mpl, "TDN_MPL_SEED": f"{runtime}/mplconfig",
+        "OMP_NUM_THREADS": "1", "OPENBLAS_NUM_THREADS": "1", "MKL_NUM_THREADS": "1", "TDN_THREADS": "1",
+        "PYTHONDONTWRITEBYTECODE": "1", "PYTHONHASHSEED": "0", "PYTHONNOUSERSITE": "1", "LANG": "C.UTF-8",
+        "IPYTHONDIR": ipython,
+    }
+
+
+def command(chosen: str, runtime: Path, workdir: Path, slot: int) -> list[str]:
+    """The command line that starts the runtime for one submission in `chosen` mode."""
+    python = Path(sys.executable)
+    run = [str(python), "-m", "autograder.runtime.runner"]
+    if chosen == "insecure":
+        env = environment(str(workdir), str(runtime), str(workdir / ".mplconfig"), str(workdir / ".ipython"))
+        return ["env", "-i", *(f"{k}={v}" for k, v in env.items()), *run]
+    if chosen == "root":
+        uid = str(FIRST_UID + slot)
+        run = ["setpriv", f"--reuid={uid}", f"--regid={uid}", "--clear-groups", "--inh-caps=-all", "--bounding-set=-all", *run]
+    cmd = ["bwrap", "--unshare-ipc", "--unshare-pid", "--unshare-net", "--unshare-uts", "--unshare-cgroup-try",
+           "--die-with-parent", "--new-session", "--clearenv"]
+    if chosen == "rootless":
+        cmd += ["--unshare-user", "--cap-drop", "ALL"]
+    for key, value in environment("/submission", "/runtime", "/tmp/mplconfig", "/tmp/ipython").items():
+        cmd += ["--setenv", key, value]
+    # A private /tmp first: an environment that lives under /tmp is then bound on top of it.
+    cmd += ["--perms", "1777", "--tmpfs", "/tmp", "--ro-bind", "/usr", "/usr", "--ro-bind", "/etc", "/etc"]
+    for link in ("bin", "lib", "lib64", "sbin"):
+        target = Path("/") / link
+        if target.is_symlink():
+            cmd += ["--symlink", os.readlink(target), f"/{link}"]
+        elif target.exists():
+            cmd += ["--ro-bind", str(target), f"/{link}"]
+    for path in sorted({Path(sys.prefix), Path(sys.base_prefix), python.resolve().parent.parent}):
+        for parent in reversed(path.parents[:-1]):  # directories bwrap would otherwise create 0700
+            cmd += ["--perms", "0755", "--dir", str(parent)]
+        cmd += ["--ro-bind", str(path), str(path)]
+    for hidden in hidden_paths():
+        if any(hidden == str(p) or hidden.startswith(f"{p}/") for p in (Path(sys.prefix), Path(sys.base_prefix))):
+            cmd += ["--perms", "0555", "--tmpfs", hidden]
+    cmd += ["--ro-bind", str(runtime), "/runtime", "--bind", str(workdir), "/submission", "--chdir", "/submission",
+            "--proc", "/proc", "--dev", "/dev"]
+    return cmd + run
