@@ -274,3 +274,179 @@ def test_deeply_nested_wire_data_is_refused_not_a_recursion_error():
         nested = [nested]
     with pytest.raises(wire.WireError):
         wire.decode(nested, untrusted=True)
+
+
+def test_with_a_float32_oracle_the_reference_still_earns_full_marks():
+    # Each comparison uses the tolerance of the precision its expected value was computed in.
+    import os
+    import subprocess
+
+    code = ("from autograder.grading.judge import check_namespace, reference_namespace\n"
+            f"failed = [c for c in {ALL_CHECKS!r} if (r := check_namespace(c, reference_namespace())).score < r.points]\n"
+            "print(failed)")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True,
+                         env={**os.environ, "TDN_ORACLE_DTYPE": "float32"})
+    assert out.stdout.strip() == "[]", out.stderr[-2000:]
+
+
+# ------------------------------------------------------------------ correct work in other styles keeps every point
+
+def sgd_cs231n(w, dw, config=None):
+    if config is None:
+        config = {}
+    config.setdefault("lr", 1e-3)
+    config.setdefault("weight_decay", 0.0)
+    w -= config["lr"] * (dw + config["weight_decay"] * w)  # in place, as CS231n's starter code does
+    return w, config
+
+
+def sgd_momentum_in_place_velocity(w, dw, config=None):
+    if config is None:
+        config = {}
+    config.setdefault("lr", 1e-3)
+    config.setdefault("momentum", 0.9)
+    config.setdefault("weight_decay", 0.0)
+    g = dw + config["weight_decay"] * w
+    v = config.setdefault("velocity", np.zeros_like(w))
+    v *= config["momentum"]
+    v += g
+    return w - config["lr"] * v, config
+
+
+def batchnorm_forward_in_place_running_stats(x, gamma, beta, bn_param):
+    eps, momentum = bn_param.get("eps", 1e-5), bn_param.get("momentum", 0.1)
+    n, d = x.shape
+    running_mean = bn_param.setdefault("running_mean", np.zeros(d))
+    running_var = bn_param.setdefault("running_var", np.ones(d))
+    if bn_param["mode"] == "train":
+        mu, var = x.mean(axis=0), x.var(axis=0)
+        running_mean *= 1 - momentum
+        running_mean += momentum * mu
+        running_var *= 1 - momentum
+        running_var += momentum * var * n / (n - 1)
+    else:
+        mu, var = running_mean, running_var
+    xhat = (x - mu) / np.sqrt(var + eps)
+    return gamma * xhat + beta, (xhat, x - mu, np.sqrt(var + eps), gamma)
+
+
+def test_cs231n_style_update_rules_and_in_place_state_keep_every_point():
+    for check_id, name, fn in (("sgd", "sgd", sgd_cs231n), ("sgd_momentum", "sgd_momentum", sgd_momentum_in_place_velocity),
+                               ("batchnorm_forward", "batchnorm_forward", batchnorm_forward_in_place_running_stats)):
+        report = check(check_id, {**REFERENCE, name: fn})
+        assert report.score == report.points, report.feedback()
+
+
+def test_a_network_with_another_exact_batchnorm_backward_keeps_every_point():
+    # The hidden biases' gradients are zero in exact arithmetic; both networks leave ~1e-17 of
+    # rounding there, which must not be judged against its own size.
+    import inspect
+
+    from solutions.models import FullyConnectedNet
+
+    namespace = {**REFERENCE, "np": np, "batchnorm_backward_alt": batchnorm_backward_another_form}
+    exec(inspect.getsource(FullyConnectedNet), namespace)
+    report = check("fcnet_normalization", namespace)
+    assert report.score == report.points, report.feedback()
+
+
+# ------------------------------------------------------------------ proportionate, specific, rightly blamed
+
+def test_right_values_in_a_squeezable_shape_cost_a_stated_fraction_once():
+    def affine_backward_keepdims(dout, cache):
+        dx, dw, db = REFERENCE["affine_backward"](dout, cache)
+        return dx, dw, db.reshape(1, -1)
+
+    report = check("affine_backward", {**REFERENCE, "affine_backward": affine_backward_keepdims})
+    assert report.score == pytest.approx(report.points * (1 - judge.SHAPE_DEDUCTION))
+    assert "values right, but db has shape (1, " in report.feedback()
+
+
+def test_an_in_place_forward_is_charged_to_the_forward_not_to_the_backward():
+    def relu_forward(x):
+        x[x < 0] = 0
+        return x, x
+
+    namespace = {**REFERENCE, "relu_forward": relu_forward}
+    backward = check("relu_backward", namespace)
+    assert backward.score == backward.points, backward.feedback()
+    assert "your relu_forward" in backward.feedback() and "not these" in backward.feedback()
+    forward = check("relu_forward", namespace)
+    assert forward.score == pytest.approx(forward.points * (1 - judge.MUTATION_DEDUCTION))
+
+
+def test_a_hint_is_given_only_when_the_mistake_explains_every_output_it_changes():
+    def affine_backward_dw_only(dout, cache):
+        dx, dw, db = REFERENCE["affine_backward"](dout, cache)
+        return dx, dw / dout.shape[0], db
+
+    report = check("affine_backward", {**REFERENCE, "affine_backward": affine_backward_dw_only})
+    assert report.score < report.points
+    assert not any("dw and db are divided" in h for h in report.hints), report.feedback()
+
+
+def test_points_follow_how_wrong_dropout_is():
+    def dropout_forward_shared_mask(x, dropout_param):
+        p = dropout_param["p"]
+        if dropout_param["mode"] == "test":
+            return x.copy(), None
+        rng = np.random.default_rng(dropout_param.get("seed"))
+        mask = (rng.random(x.shape[1:]) >= p) / (1 - p) if p < 1 else np.zeros(x.shape[1:])
+        return x * mask, mask  # one mask for the whole batch
+
+    def dropout_forward_not_inverted(x, dropout_param):
+        p = dropout_param["p"]
+        if dropout_param["mode"] == "test":
+            return x.copy(), None
+        mask = np.random.default_rng(dropout_param.get("seed")).random(x.shape) >= p
+        return x * mask, mask
+
+    shared = check("dropout_forward", {**REFERENCE, "dropout_forward": dropout_forward_shared_mask})
+    assert shared.score == 0 and "sharing the first example's mask" in shared.feedback(), shared.feedback()
+    not_inverted = check("dropout_forward", {**REFERENCE, "dropout_forward": dropout_forward_not_inverted})
+    assert not_inverted.score == 0, not_inverted.feedback()  # p = 0 and p = 1 alone earn nothing
+
+
+def test_nan_is_reported_before_anything_else():
+    def dropout_forward(x, dropout_param):
+        p = dropout_param["p"]
+        if dropout_param["mode"] == "test":
+            return x.copy(), None
+        mask = np.random.default_rng(dropout_param.get("seed")).random(x.shape) >= p
+        with np.errstate(divide="ignore", invalid="ignore"):
+            return x * mask / (1 - p), mask  # p = 1: 0/0
+
+    feedback = check("dropout_forward", {**REFERENCE, "dropout_forward": dropout_forward}).feedback()
+    p1 = next(line for line in feedback.splitlines() if "p=1.0" in line)
+    assert "nan or inf" in p1 and "seed" not in p1, feedback
+
+
+def test_a_network_failure_after_a_failing_layer_says_so_first():
+    def softmax_loss_no_mean(x, y):
+        loss, dx = REFERENCE["softmax_loss"](x, y)
+        return loss * len(x), dx * len(x)
+
+    import inspect
+
+    from solutions.models import TwoLayerNet
+
+    namespace = {**REFERENCE, "np": np, "softmax_loss": softmax_loss_no_mean}
+    exec(inspect.getsource(TwoLayerNet), namespace)
+    checks = load_all()
+    reports = {c: check(c, namespace) for c in ("softmax_loss", "two_layer_net", "affine_forward")}
+    judge.attribute(reports, checks)
+    assert reports["two_layer_net"].notes[0].startswith("softmax_loss failed its own test")
+    assert not reports["affine_forward"].notes
+
+
+def test_adam_without_bias_correction_loses_every_point():
+    def adam(w, dw, config=None):
+        config = {"lr": 1e-3, "betas": (0.9, 0.999), "eps": 1e-8, "weight_decay": 0.0, **(config or {})}
+        b1, b2 = config["betas"]
+        g = dw + config["weight_decay"] * w
+        m = b1 * config.get("m", 0) + (1 - b1) * g
+        v = b2 * config.get("v", 0) + (1 - b2) * g * g
+        config.update(m=m, v=v)
+        return w - config["lr"] * m / (np.sqrt(v) + config["eps"]), config
+
+    assert check("adam", {**REFERENCE, "adam": adam}).score == 0

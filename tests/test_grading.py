@@ -241,3 +241,53 @@ def test_audit_finds_a_score_edited_in_the_gradebook_and_a_forbidden_import():
     assert any(t.startswith("blank: test_dropout_forward: gradebook has 3.0") for t in texts), texts
     assert any(t.startswith("imports-torch: the cell defining dropout_forward uses torch") for t in texts), texts
     assert not any(t.startswith("ada:") for t in texts)
+
+
+# ------------------------------------------------------------------ resume and the gradebook
+
+def small_course(students=("s1", "s2")) -> Path:
+    course = new_course()
+    _, release = paths(course)
+    for student in students:
+        synthetic.write(synthetic.blank(release), course, student, A)
+    return course
+
+
+def statuses(course: Path, **options) -> dict[str, str]:
+    return {o.student: o.status for o in grading.grade_assignment(course, A, jobs=2, progress=False, **options)}
+
+
+def test_resume_regrades_when_the_limits_or_the_source_change_and_when_a_gradebook_row_is_gone():
+    course = small_course()
+    assert statuses(course, limits=LIMITS) == {"s1": "graded", "s2": "graded"}
+    assert statuses(course, limits=LIMITS) == {"s1": "resumed", "s2": "resumed"}
+    assert set(statuses(course, limits=sandbox.Limits(cell_seconds=21, submission_seconds=240)).values()) == {"graded"}
+    source, _ = paths(course)
+    source.write_text(source.read_text().replace("# A4", "# A4 (revised)", 1))
+    assert set(statuses(course, limits=LIMITS).values()) == {"graded"}
+    with Gradebook(nbgrader_cli.gradebook_url(course)) as gb:
+        gb.remove_submission(A, "s1")
+    assert statuses(course, limits=LIMITS) == {"s1": "graded", "s2": "resumed"}
+
+
+def test_a_manual_score_and_its_state_survive_a_regrade():
+    course = small_course(("s1",))
+    statuses(course, limits=LIMITS)
+    with Gradebook(nbgrader_cli.gradebook_url(course)) as gb:
+        written = [g for g in gb.find_submission_notebook(A, A, "s1").grades if g.cell.cell_type == "markdown"]
+        written[0].manual_score = 1.5
+        written[0].needs_manual_grade = False
+        gb.db.commit()
+        name = written[0].name
+    statuses(course, limits=LIMITS, force=True)
+    with Gradebook(nbgrader_cli.gradebook_url(course)) as gb:
+        grade = gb.find_grade(name, A, A, "s1")
+        assert grade.manual_score == 1.5 and not grade.needs_manual_grade
+
+
+def test_an_unknown_student_is_an_error_not_a_phantom_row(capsys):
+    course = small_course(("s1",))
+    assert main(["grade", A, "--course", str(course), "--student", "nobody"]) == 2
+    assert "nobody" in capsys.readouterr().err
+    with Gradebook(nbgrader_cli.gradebook_url(course)) as gb:
+        assert [s.id for s in gb.students] == []

@@ -58,6 +58,16 @@ HOSTILE_CELLS = {
                                 "        os.write(fd, b'{\"fatal\": \"forged\"}\\n' + b'[' * 100000 + b'\\n'"
                                 " + b'{\"cell\": 99, \"status\": \"done\", \"outputs\": [{\"output_type\": \"bogus\"}]}\\n'"
                                 " + b'{\"finished\": true}\\n')\n    except OSError:\n        pass"),
+    # Thousands of well-formed but unasked-for messages, then silence on the channel the cases come from.
+    "protocol-flood": ("blank", "import os\nline = b'{\"cell\": 0, \"status\": \"started\"}\\n'\n"
+                                "for fd in range(3, 64):\n    try:\n        os.write(fd, line * 50000)\n    except OSError:\n        pass"),
+    "protocol-stall": ("blank", "import os\nfor fd in range(3, 64):\n    try:\n        os.close(fd)\n    except OSError:\n        pass"),
+    # Every callable of the grader's and the course's modules replaced: the runtime must not crash the grader.
+    "patch-everything": ("blank", "import sys\nfor name, module in list(sys.modules.items()):\n"
+                                  "    if name.startswith(('autograder', 'course')) and module is not None:\n"
+                                  "        for attr in list(vars(module)):\n"
+                                  "            if callable(getattr(module, attr)):\n"
+                                  "                setattr(module, attr, lambda *a, **k: 1.0)"),
     # The real PyTorch, fetched past the stand-in.
     "real-torch": ("blank", "import sys\nsys.meta_path[:] = [f for f in sys.meta_path if 'no_torch' not in type(f).__module__]\n"
                             "for name in [m for m in sys.modules if m.startswith('torch')]:\n    del sys.modules[name]\n"
