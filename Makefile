@@ -18,12 +18,12 @@ $(STAMP): pyproject.toml
 	# torch first and pinned: an unpinned torch pulls a multi-GB CUDA build.
 	$(BIN)/python -m pip install --quiet torch==2.13.0
 	$(BIN)/python -m pip install --quiet -e '.[dev,data]'
-	# The grading sandbox isolates each submission with bubblewrap when the machine has it; as
-	# root on Debian/Ubuntu it is installed here, elsewhere grading falls back to limits only.
+	# The grading sandbox is bubblewrap (as root, or rootless in a user namespace). As root on
+	# Debian/Ubuntu it is installed here; elsewhere `autograder grade` says what to install.
 	@command -v bwrap >/dev/null || { [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null && \
 	  { apt-get install -y -qq bubblewrap >/dev/null 2>&1 || \
 	    { apt-get update -qq >/dev/null 2>&1 && apt-get install -y -qq bubblewrap >/dev/null 2>&1; }; }; } || \
-	  echo "note: bubblewrap is not installed; sandboxed grading will use resource limits only"
+	  echo "note: bubblewrap is not installed; \`autograder grade\` will refuse until it is (or run with --insecure)"
 	touch $(STAMP)
 
 demo: $(STAMP)

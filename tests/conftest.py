@@ -65,3 +65,15 @@ def data():
     from course import load_dataset
 
     return load_dataset("digits")
+
+
+@pytest.fixture(scope="session")
+def chromium():
+    """The path of headless Chromium, installed when missing (see tests/browser.py)."""
+    import browser
+
+    path = browser.install()
+    if path is None:
+        pytest.skip("headless Chromium is missing and could not be installed "
+                    "(`apt-get install -y chromium` needs root on Debian)")
+    return path

@@ -450,3 +450,16 @@ def test_adam_without_bias_correction_loses_every_point():
         return w - config["lr"] * m / (np.sqrt(v) + config["eps"]), config
 
     assert check("adam", {**REFERENCE, "adam": adam}).score == 0
+
+
+def test_forged_all_ones_dropout_masks_are_not_replayed():
+    from autograder.spec.checks.models import plausible_mask, replay_dropout
+
+    case = load_all()["fcnet_regularization"].cases()[1]
+    n, hidden = len(case.inputs["X"]), case.inputs["hidden_dims"]
+    forged = {f"dropout mask {i}": np.ones((n, h)) for i, h in enumerate(hidden, start=1)}
+    assert replay_dropout(forged, case.inputs) == {}
+    rng = np.random.default_rng(0)
+    honest = {f"dropout mask {i}": (rng.random((n, h)) >= 0.3).astype(float) for i, h in enumerate(hidden, start=1)}
+    assert "dropout_forward" in replay_dropout(honest, case.inputs)
+    assert not plausible_mask(np.tile(rng.random(30) >= 0.3, (20, 1)).astype(float), 0.3)  # one mask for the batch

@@ -1,7 +1,7 @@
 """The lecture site builds offline, and in a real browser its pages show figures and typeset math.
 
 The site is built once per test session with `make book` (the command readers use) and checked in
-headless Chromium, Debian's `chromium` package, which is installed with apt-get when missing.
+headless Chromium (the `chromium` fixture, tests/conftest.py).
 """
 import fcntl
 import os
@@ -15,32 +15,12 @@ import matplotlib.image as mpimg
 import numpy as np
 import pytest
 
+from browser import run as _browser
 from lecture_runner import LECTURES, ROOT
 
 SITE = ROOT / "lectures" / "_build" / "html"
 PAGES = [SITE / f"{path.stem}.html" for path in LECTURES]
 PAGE_IDS = [path.stem for path in LECTURES]
-
-
-def _install_chromium() -> str | None:
-    found = shutil.which("chromium") or shutil.which("chromium-browser")
-    if found or os.geteuid() != 0 or shutil.which("apt-get") is None:
-        return found
-    env = {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}
-    for command in (["apt-get", "install", "-y", "chromium"], ["apt-get", "update"], ["apt-get", "install", "-y", "chromium"]):
-        subprocess.run(command, env=env, capture_output=True, timeout=1200)
-        if shutil.which("chromium"):
-            break
-    return shutil.which("chromium")
-
-
-@pytest.fixture(scope="session")
-def chromium():
-    path = _install_chromium()
-    if path is None:
-        pytest.skip("headless Chromium is missing and could not be installed "
-                    "(`apt-get install -y chromium` needs root on Debian); install it to check the site")
-    return path
 
 
 def _test_run_id(config: pytest.Config) -> str:
@@ -76,13 +56,6 @@ def _make_book() -> None:
     if result.returncode != 0:
         log = (result.stdout + result.stderr)[-4000:]
         pytest.fail(f"`make book` failed with exit code {result.returncode}:\n{log}", pytrace=False)
-
-
-def _browser(chromium: str, tmp_path: pathlib.Path, *args: str) -> subprocess.CompletedProcess:
-    flags = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-             "--disable-component-update", "--disable-sync", "--no-first-run", "--hide-scrollbars",
-             f"--user-data-dir={tmp_path / 'profile'}", "--virtual-time-budget=20000"]
-    return subprocess.run([chromium, *flags, *args], capture_output=True, text=True, timeout=180)
 
 
 class _Page(HTMLParser):

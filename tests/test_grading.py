@@ -291,3 +291,47 @@ def test_an_unknown_student_is_an_error_not_a_phantom_row(capsys):
     assert "nobody" in capsys.readouterr().err
     with Gradebook(nbgrader_cli.gradebook_url(course)) as gb:
         assert [s.id for s in gb.students] == []
+
+
+def test_the_driver_patch_really_replaced_what_the_runtime_calls_and_still_earned_nothing():
+    # Proof that the attack reached the code the runtime runs: the forged outputs were judged
+    # (a kept fraction of 1, not "not implemented"), and they earned nothing.
+    _, outcomes, _ = graded_class()
+    feedback = outcomes["driver-patch"].reports["dropout_forward"].feedback()
+    assert "not implemented" not in feedback and "kept fraction is 1" in feedback, feedback
+    assert outcomes["driver-patch"].score == 0
+
+
+def test_feedback_pages_read_offline_name_each_test_and_say_what_awaits_a_grader():
+    from autograder.commands import feedback
+
+    course, _, _ = graded_class()
+    pages = {p.parent.parent.name: p.read_text() for p in feedback.generate(course, A)}
+    page = pages["mistakes"]
+    assert "cdnjs" not in page and "https://" not in page.split("<body", 1)[0]
+    assert page.count("<math") > 5 and "$$" not in page
+    assert '>dropout_forward (hidden tests)</a>' in page and ">Test cell</a>" not in page
+    assert "not graded yet" in page  # the written answers wait for a person
+    for secret in ("BEGIN HIDDEN TESTS", "from autograder", 'grade("'):
+        assert secret not in page
+
+
+def test_a_feedback_page_shows_its_math_and_its_diagnosis_in_a_browser_without_network(chromium, tmp_path):
+    import re
+
+    import browser
+    from autograder.commands import feedback
+
+    course, _, _ = graded_class()
+    page = next(p for p in feedback.generate(course, A) if p.parent.parent.name == "mistakes")
+    dom = browser.run(chromium, tmp_path, "--dump-dom", page.as_uri()).stdout
+    assert dom.count("<math") > 5 and "dropout_forward (hidden tests)" in dom
+    assert "cases passed" in dom and "Hint:" in dom
+    assert not re.search(r'<(script|link)[^>]+(src|href)="https?://', dom)
+    shot = tmp_path / "feedback.png"
+    browser.run(chromium, tmp_path, f"--screenshot={shot}", "--window-size=1200,2400", page.as_uri())
+    import matplotlib.image as mpimg
+    import numpy as np
+
+    pixels = mpimg.imread(shot)[..., :3]
+    assert len(np.unique(pixels.reshape(-1, 3), axis=0)) > 50  # text, panels and math, not a blank page

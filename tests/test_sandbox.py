@@ -236,3 +236,30 @@ def test_an_ordinary_account_grades_in_a_rootless_sandbox_that_hides_its_home(tr
     assert text.startswith("home False"), text
     runs = [read_run(r) for r in data["runs"]]
     assert assess(load_all()["relu_forward"], runs, 1).score == 1
+
+
+@pytest.mark.skipif(os.geteuid() != 0 or shutil.which("bwrap") is None, reason="needs root to create the user, and bubblewrap")
+def test_an_ordinary_account_runs_generate_and_grade_from_the_command_line(traversable_interpreter):
+    from autograder.commands.courses import DEFAULT_COURSE, copy_course
+    from autograder.demo import synthetic
+
+    user = ordinary_user()
+    top = Path(tempfile.mkdtemp(prefix="tdn-rootless-course-"))
+    course = copy_course(DEFAULT_COURSE, top / "course")
+    env = {"PATH": f"{Path(sys.executable).parent}:/usr/bin:/bin", "HOME": pwd.getpwnam(user).pw_dir,
+           "MPLBACKEND": "Agg", "OPENBLAS_NUM_THREADS": "1"}
+    subprocess.run(["chown", "-R", user, str(top)], check=True)
+    os.chmod(top, 0o755)
+
+    def as_user(*args):
+        return subprocess.run(["su", user, "-s", "/bin/sh", "-c", " ".join(args)], capture_output=True, text=True,
+                              timeout=600, env=env, cwd=course)
+
+    generated = as_user(sys.executable, "-m", "autograder", "generate", "a4_regularization")
+    assert generated.returncode == 0, generated.stderr[-2000:]
+    release = course / "release" / "a4_regularization" / "a4_regularization.ipynb"
+    synthetic.write(synthetic.blank(release), course, "blank", "a4_regularization")
+    subprocess.run(["chown", "-R", user, str(course / "submitted")], check=True)
+    graded = as_user(sys.executable, "-m", "autograder", "grade", "a4_regularization", "--jobs", "1")
+    assert graded.returncode == 0, graded.stdout[-2000:] + graded.stderr[-2000:]
+    assert "rootless" in graded.stdout and "blank" in graded.stdout and "0/9" in graded.stdout, graded.stdout

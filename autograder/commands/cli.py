@@ -85,10 +85,12 @@ def cmd_grade(args) -> int:
 
 
 def cmd_feedback(args) -> int:
-    """Per-student feedback HTML (nbgrader generate_feedback; hidden test code is removed)."""
+    """Per-student feedback HTML (nbgrader generate_feedback, hidden test code removed), readable offline."""
+    from autograder.commands import feedback
+
     for assignment in _assignments(args):
-        nbgrader_cli.run(args.course, "generate_feedback", assignment, "--force")
-        print(f"{assignment}: {args.course / 'feedback'}")
+        pages = feedback.generate(args.course, assignment)
+        print(f"{assignment}: {len(pages)} pages in {args.course / 'feedback'}")
     return 0
 
 

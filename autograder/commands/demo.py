@@ -13,7 +13,7 @@ import time
 from pathlib import Path
 
 from autograder import sandbox
-from autograder.commands import authoring, export
+from autograder.commands import authoring, export, feedback
 from autograder.commands.courses import DEFAULT_COURSE, copy_course, summary_table
 from autograder.demo import synthetic
 from autograder.grading import nbgrader_cli, pipeline
@@ -59,7 +59,7 @@ def run_demo(output: Path, assignments: list[str]) -> int:
         print(summary_table(assignment, outcomes))
     print(f"\ngraded {sum(map(len, results.values()))} notebooks in {graded_in:.0f} s")
     for assignment in assignments:
-        nbgrader_cli.run(course, "generate_feedback", assignment, "--force")
+        feedback.generate(course, assignment)
     print(f"nbgrader CSV: {export.nbgrader_csv(course, output / 'grades.csv', overwrite=True)}")
     print(f"Canvas CSV:   {export.canvas_csv(course, output / 'canvas.csv', assignments, None, overwrite=True)}")
     print()

@@ -128,8 +128,7 @@ def _summarize(findings: list[Finding]) -> str:
 # ------------------------------------------------------------------ the reference side
 
 @lru_cache(maxsize=1)
-def reference_namespace() -> dict:
-    """Every public name of the NumPy reference, as a notebook namespace would hold them."""
+def _reference_functions() -> dict:
     import importlib
 
     namespace = {}
@@ -139,18 +138,35 @@ def reference_namespace() -> dict:
     return namespace
 
 
-def _namespace_with(overrides: dict) -> dict:
-    """The reference with `overrides`, the networks rebuilt so that they call the overrides too.
+@lru_cache(maxsize=1)
+def reference_namespace() -> dict:
+    """Every public name of the NumPy reference, as a notebook namespace would hold them."""
+    return _namespace_with({})
 
-    As in a notebook, a class looks its layer functions up in the namespace it was defined in: the
-    models' source is run in a fresh namespace that holds the other reference functions.
-    """
+
+def _namespace_with(overrides: dict) -> dict:
+    """The reference with `overrides`, its networks defined in the namespace itself, as in a
+    notebook: a network looks its layer functions up there, so it calls the overrides too (a
+    replayed dropout, a catalogued wrong layer). A catalogued wrong network (a subclass of the
+    reference's) is defined again over the namespace's own network for the same reason."""
     import solutions.models
 
-    namespace = dict(reference_namespace())
+    namespace = dict(_reference_functions())
     exec(compile(inspect.getsource(solutions.models), solutions.models.__file__, "exec"), namespace)  # noqa: S102
-    namespace.update(overrides)
+    for name, value in overrides.items():
+        namespace[name] = _over(value, namespace) if isinstance(value, type) else value
     return namespace
+
+
+def _over(cls: type, namespace: dict) -> type:
+    """`cls` defined again with the namespace's networks as the `M.<Network>` it subclasses."""
+    import sys
+    import types
+
+    scope = dict(vars(sys.modules[cls.__module__]))
+    scope["M"] = types.SimpleNamespace(**{k: namespace[k] for k in ("TwoLayerNet", "FullyConnectedNet")})
+    exec(compile(inspect.getsource(cls), inspect.getsourcefile(cls), "exec"), scope)  # noqa: S102
+    return scope[cls.__name__]
 
 
 def trusted_run(check: Check, namespace: dict, case: Case) -> Run:
@@ -322,7 +338,7 @@ def _mistake_hint(check: Check, index: int, case: Case, actual: dict, reference:
     """The hint of the first known mistake that explains every output it changes."""
     for m in known:
         variant = _cached(("mistake", check.check_id, index, m.slug, id(m)),
-                          lambda m=m: trusted_run(check, {**reference_namespace(), **m.replace}, case))
+                          lambda m=m: trusted_run(check, _mistake_namespace(m), case))
         if variant.error or variant.outputs is None:
             continue
         try:
@@ -333,6 +349,10 @@ def _mistake_hint(check: Check, index: int, case: Case, actual: dict, reference:
         if changed and all(k in actual and _same(check, k, actual[k], outputs[k], floor) for k in changed):
             return m.hint
     return None
+
+
+def _mistake_namespace(mistake) -> dict:
+    return _cached(("namespace", mistake.check, mistake.slug), lambda: _namespace_with(mistake.replace))
 
 
 def _same(check: Check, key: str, a, b, floor: float) -> bool:

@@ -13,7 +13,7 @@ class Limits:
     memory_bytes: int = 6 << 30  # address space; NumPy, IPython and matplotlib map about 1 GiB
     processes: int = 64
     file_bytes: int = 256 << 20
-    report_bytes: int = 256 << 20  # everything the runtime may say; large hidden cases come back as arrays
+    report_bytes: int = 96 << 20  # everything the runtime may say: an honest a2 sends about 30 MB (raw draws)
     max_messages: int = 20_000
     restarts: int = 3
     case_grace_seconds: float = 3.0  # beyond a case's own budget, before it is stopped from outside

@@ -3,7 +3,7 @@
 The model's weights are overwritten with the case's arrays after construction, so the outputs do
 not depend on how the student drew the initial weights. With dropout, every call the network
 makes to the notebook's `dropout_forward` is watched: the masks it drew (where its output is
-nonzero) and the drop probability it passed come back as outputs, so the judge can rerun the
+nonzero; unknown where its input was zero) and the drop probability it passed come back as outputs, so the judge can rerun the
 reference network under the very same masks.
 """
 from __future__ import annotations
@@ -42,7 +42,12 @@ class _WatchedDropout:
     def __call__(self, x, dropout_param, *args, **kwargs):
         out, cache = self.inner(x, dropout_param, *args, **kwargs)
         if isinstance(dropout_param, dict) and dropout_param.get("mode") == "train":
-            self.masks.append(np.asarray(out) != 0)
+            # 1 kept, 0 dropped, -1 unknown: where x is 0 (a ReLU's zeros) both give 0.
+            out, x = np.asarray(out, dtype=np.float64), np.asarray(x, dtype=np.float64)
+            mask = (out != 0).astype(np.float64) if out.shape == x.shape else np.zeros(0)
+            if out.shape == x.shape:
+                mask[x == 0] = -1.0
+            self.masks.append(mask)
             self.probabilities.append(dropout_param.get("p"))
         return out, cache
 

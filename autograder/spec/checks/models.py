@@ -70,18 +70,34 @@ def _initial_statistics(raw, inputs) -> dict:
             "largest initial |b|": float(np.max(np.abs(raw["initial biases"]))) if raw["initial biases"].size else 0.0}
 
 
+def plausible_mask(mask: np.ndarray, p: float) -> bool:
+    """Could `mask` (N, H: 1 kept, 0 dropped, -1 unknown) be inverted dropout's with drop
+    probability p? Everything the sandbox reports is untrusted: an all-ones "mask" with a network
+    that never drops would otherwise be compared with a reference that never drops either.
+    Bounds at 6 standard errors, over the entries whose fate is known."""
+    known = mask[mask >= 0]
+    if known.size < 100:
+        return False
+    se = np.sqrt(p * (1 - p) / known.size)
+    one_mask_for_all = 0 < p < 1 and len(mask) > 1 and np.all(mask == mask[0])
+    return abs(float(known.mean()) - (1 - p)) <= 6 * se and not one_mask_for_all
+
+
 def replay_dropout(outputs: dict, inputs: dict) -> dict:
     """Reference overrides that replay the student's dropout masks, or {} when there are none to replay.
 
-    The masks must be one per hidden layer, shaped like that layer's activations; otherwise the
-    reference keeps its own seeded dropout and the masks show up as differing outputs.
+    The masks must be one per hidden layer, shaped like that layer's activations, and plausible
+    for the drop probability; otherwise the reference keeps its own seeded dropout and the masks
+    show up as differing outputs.
     """
     p = inputs["options"].get("dropout", 0.0)
     masks = [outputs.get(f"dropout mask {i}") for i in range(1, len(inputs["hidden_dims"]) + 1)]
     n = len(inputs["X"])
     if not p or any(m is None or m.shape != (n, h) for m, h in zip(masks, inputs["hidden_dims"])):
         return {}
-    pending = [m != 0 for m in masks]
+    if not all(plausible_mask(m, p) for m in masks):
+        return {}
+    pending = [m != 0 for m in masks]  # unknown entries sit where the input is 0: kept or not, the output is 0
 
     def dropout_forward(x, dropout_param):
         if dropout_param["mode"] != "train" or not pending:
@@ -127,7 +143,8 @@ register(_network("fcnet_normalization", "FullyConnectedNet", lambda: [
 ], ("batchnorm_forward", "batchnorm_backward_alt", "layernorm_forward", "layernorm_backward")))
 register(_network("fcnet_regularization", "FullyConnectedNet", lambda: [
     _case("fcnet_regularization", 0, [6, 5], n=6, reg=0.5),
-    _case("fcnet_regularization", 1, [8, 6], n=6, dropout=0.3),
-    _case("fcnet_regularization", 2, [6, 5], n=5, dropout=0.5, reg=0.2),
+    # Enough hidden units (600 and 400) that a mask's kept fraction says something about p.
+    _case("fcnet_regularization", 1, [30, 20], n=20, dropout=0.3),
+    _case("fcnet_regularization", 2, [24, 16], n=25, dropout=0.5, reg=0.2),
     _case("fcnet_regularization", 3, [200, 100], input_dim=150, num_classes=10, n=64, large=True, dropout=0.3, reg=0.1),
 ], ("dropout_forward", "dropout_backward"), overrides=replay_dropout))
