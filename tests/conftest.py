@@ -77,3 +77,18 @@ def chromium():
         pytest.skip("headless Chromium is missing and could not be installed "
                     "(`apt-get install -y chromium` needs root on Debian)")
     return path
+
+
+@pytest.fixture
+def traversable_interpreter():
+    """Let other accounts reach this interpreter. Python may live under a 0700 home (pyenv in
+    /root): search permission (o+x, not read) on the directories above it. Left in place: tests
+    in other workers may be starting that interpreter as another account at the same moment."""
+    import os
+    from pathlib import Path
+
+    for directory in Path(sys.base_prefix).resolve().parents:
+        mode = directory.stat().st_mode
+        if not mode & 0o001:
+            os.chmod(directory, mode | 0o001)
+    yield

@@ -173,21 +173,6 @@ def test_without_isolation_grading_refuses_unless_insecure(monkeypatch):
 
 # ------------------------------------------------------------------ an instructor who is not root
 
-@pytest.fixture
-def traversable_interpreter():
-    """Let other accounts reach this interpreter. Python may live under a 0700 home (pyenv in
-    /root): search permission (o+x, not read) on the directories above it, restored afterwards."""
-    changed = []
-    for directory in Path(sys.base_prefix).resolve().parents:
-        mode = directory.stat().st_mode
-        if not mode & 0o001:
-            os.chmod(directory, mode | 0o001)
-            changed.append((directory, mode))
-    yield
-    for directory, mode in changed:
-        os.chmod(directory, mode)
-
-
 def ordinary_user() -> str:
     name = "tdn-instructor"
     try:

@@ -151,7 +151,7 @@ def _namespace_with(overrides: dict) -> dict:
     reference's) is defined again over the namespace's own network for the same reason."""
     import solutions.models
 
-    namespace = dict(_reference_functions())
+    namespace = dict(_reference_functions(), __name__="solutions.models")  # so inspect finds the classes' source
     exec(compile(inspect.getsource(solutions.models), solutions.models.__file__, "exec"), namespace)  # noqa: S102
     for name, value in overrides.items():
         namespace[name] = _over(value, namespace) if isinstance(value, type) else value

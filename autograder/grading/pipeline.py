@@ -69,8 +69,22 @@ def shipped_files(course_root: Path, assignment: str) -> list[tuple[str, bytes]]
         if release.is_dir() else []
 
 
-def execute_job(job: dict, cases: dict, limits: dict, insecure: bool = False) -> dict:
-    """Run one prepared job in a sandbox on this machine; plain data back (Dask ships it)."""
+class RuntimeSkew(RuntimeError):
+    """A worker's grading runtime differs from the client's: its grades could differ too."""
+
+
+def execute_job(job: dict, cases: dict, limits: dict, insecure: bool = False, fingerprint: str | None = None) -> dict:
+    """Run one prepared job in a sandbox on this machine; plain data back (Dask ships it).
+
+    Everything it needs travels with it (cell sources, shipped files as bytes, the cases as data):
+    a Dask worker needs no access to the course folder. It refuses to run without isolation
+    (unless `insecure`), and with a runtime whose `fingerprint` is not the client's.
+    """
+    if fingerprint is not None and fingerprint != staging.fingerprint():
+        import socket
+
+        raise RuntimeSkew(f"the worker on {socket.gethostname()} has grading runtime {staging.fingerprint()}, the client "
+                          f"{fingerprint}: install the same version of this package (and of Python, NumPy, IPython) there")
     chosen = sandbox.require(insecure)
     with slots.slot() as slot:
         return sandbox.run_cells(job, cases, staging.runtime(), sandbox.Limits(**limits), slot, chosen).as_data()
@@ -197,7 +211,11 @@ def grade_class(course_root: Path, assignments: list[str], *, students: list[str
     executor, client = _executor(jobs, scheduler)
     futures = {}
     try:
-        futures = {executor.submit(execute_job, p.job, encoded_cases(p.assignment), limit_fields, insecure): p for p in pending}
+        # On a cluster the cases (tens of MB for a1) travel to each worker once, not with every job.
+        cases = {a: client.scatter(encoded_cases(a), broadcast=True) if client else encoded_cases(a) for a in assignments}
+        runtime_id = staging.fingerprint()
+        futures = {executor.submit(execute_job, p.job, cases[p.assignment], limit_fields, insecure, runtime_id): p
+                   for p in pending}
         with tqdm(total=len(futures), desc="grading", unit="notebook", disable=_quiet(progress), leave=False) as bar:
             for future in cf.as_completed(futures):
                 p = futures[future]
