@@ -25,8 +25,10 @@ c.Execute.interrupt_on_timeout = True
 c.LimitOutput.max_lines = 200
 c.LimitOutput.max_traceback = 20
 
-# Validation on submission: warn students about cells that still raise NotImplementedError.
-c.Validator.validate_all = False
+# `nbgrader validate` here reports every failing cell, self-checks and experiments included, as
+# the students' own copy does (source/<id>/nbgrader_config.py ships with each release): the graded
+# cells of a release are empty, so validating only them would always succeed.
+c.Validator.validate_all = True
 
 # Feedback shows each student the diagnosing messages of the hidden tests, not their code.
 from nbconvert.preprocessors import CSSHTMLHeaderPreprocessor  # noqa: E402

@@ -102,8 +102,9 @@ class FullyConnectedNet:
           zero, gamma at one, beta at zero.
         - dtype: the dtype of every parameter and of the computation
         - seed: seeds the np.random.Generator that initializes the weights, and fixes every
-          dropout mask (the same mask on every call, so gradient checks are deterministic;
-          delete self.dropout_param['seed'] to train with fresh masks)
+          dropout mask (the same mask on every call, so gradient checks are deterministic; to
+          train with fresh but reproducible masks, set self.dropout_param['seed'] to a new
+          number drawn from a seeded generator before each step)
         """
         if normalization not in (None, "batchnorm", "layernorm"):
             raise ValueError(

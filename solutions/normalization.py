@@ -29,8 +29,8 @@ def batchnorm_forward(x, gamma, beta, bn_param):
       - 'running_var': (D,), ones when missing; updated with the UNBIASED batch variance
         (times N / (N - 1)), as PyTorch does, although x is normalized with the biased one
 
-    In train mode the updated running statistics are stored in bn_param as new arrays; the
-    arrays it held before are never modified.
+    In train mode the updated running statistics are stored in bn_param (as new arrays here;
+    updating the stored arrays in place is just as right: bn_param is the function's own state).
 
     Returns (out, cache): out is (N, D); cache holds what the backward pass needs (train mode
     only: there is no backward pass through the running statistics, so cache is None in test

@@ -43,7 +43,8 @@ def test_bundle_holds_lectures_course_release_and_readme_only(student_zip):
     lectures |= {"lectures/README.md"} if (ROOT / "lectures" / "README.md").exists() else set()
     package = {f"course/{p.relative_to(ROOT / 'course').as_posix()}" for p in (ROOT / "course").rglob("*.py")
                if "__pycache__" not in p.parts}
-    assert names == {"README.txt", *lectures, *package, f"release/{A4}/{A4}.ipynb"}
+    release = {f"release/{A4}/{p.name}" for p in (ROOT / "assignments" / "source" / A4).iterdir() if p.is_file()}
+    assert names == {"README.txt", *lectures, *package, *release}
     assert not any(part in {"solutions", "autograder", "source", "submitted"} for n in names for part in n.split("/"))
     assert not any(n.endswith((".db", ".pyc")) for n in names)
 

@@ -223,7 +223,7 @@ def solution_lines(names: list[str]) -> set[str]:
 def _public_course_text() -> str:
     """The `course` package's source: it ships to students, so a line it contains is no secret
     (`rng = np.random.default_rng(seed)` is boilerplate, not an answer)."""
-    course = Path(__file__).resolve().parents[1] / "course"
+    course = Path(__file__).resolve().parents[2] / "course"
     return "\n".join(p.read_text() for p in sorted(course.glob("*.py")))
 
 

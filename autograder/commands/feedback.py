@@ -19,8 +19,8 @@ from latex2mathml.converter import convert
 from autograder.grading import nbgrader_cli
 from autograder.spec import registry
 
-_MATHJAX = re.compile(r'<script src="https://cdnjs\.cloudflare\.com/ajax/libs/mathjax/[^"]*">\s*</script>\s*'
-                      r'(<!-- MathJax configuration -->\s*)?<script type="text/x-mathjax-config">.*?</script>', re.S)
+_MATHJAX = re.compile(r'<script[^>]*src="https?://[^"]*mathjax[^"]*"[^>]*>\s*</script>'
+                      r'|<script type="text/x-mathjax-config">.*?</script>', re.S | re.I)
 _RENDERED = re.compile(r'(<div class="text_cell_render border-box-sizing rendered_html">)(.*?)(</div>)', re.S)
 _PROTECTED = re.compile(r"(<pre.*?</pre>|<code.*?</code>|<[^>]+>)", re.S)
 _MATH = re.compile(r"\$\$(.+?)\$\$|(?<![\\$])\$(?!\s)([^$\n]+?)(?<!\s)\$(?!\d)", re.S)

@@ -176,6 +176,13 @@ def grade_class(course_root: Path, assignments: list[str], *, students: list[str
         if unknown:
             raise CourseError(f"no submission in {course_root / 'submitted'} for student(s) {', '.join(unknown)} "
                               f"of {', '.join(assignments)}")
+    with gradebook.Gradebook(course_root) as gb:
+        return _grade(course_root, assignments, gb, students=students, jobs=jobs, scheduler=scheduler, limits=limits,
+                      force=force, progress=progress, insecure=insecure)
+
+
+def _grade(course_root: Path, assignments: list[str], gb: gradebook.Gradebook, *, students, jobs, scheduler, limits,
+           force, progress, insecure) -> dict[str, list[Outcome]]:
     outcomes: dict[str, list[Outcome]] = {a: [] for a in assignments}
     pending, releases, digests = [], {}, {}
     for assignment in assignments:
@@ -195,13 +202,12 @@ def grade_class(course_root: Path, assignments: list[str], *, students: list[str
             try:
                 prepared = prepare(course_root, assignment, student, source)
             except (SubmissionError, OSError) as err:
-                outcomes[assignment].append(_record_unreadable(course_root, assignment, student, str(err)))
+                outcomes[assignment].append(_record_unreadable(gb, assignment, student, str(err)))
                 continue
             prepared.digest = f"{prepared.digest}:{digests[assignment]}"
             prepared.job["files"] = files
             previous = state.read(course_root / "autograded" / student / assignment / state.STATE_FILE)
-            if not force and previous.get("digest") == prepared.digest \
-                    and gradebook.has_submission(course_root, assignment, student):
+            if not force and previous.get("digest") == prepared.digest and gb.has_submission(assignment, student):
                 outcomes[assignment].append(Outcome(student, "resumed", previous.get("score", 0.0), max_score,
                                                     "unchanged since last graded"))
                 continue
@@ -219,7 +225,7 @@ def grade_class(course_root: Path, assignments: list[str], *, students: list[str
         with tqdm(total=len(futures), desc="grading", unit="notebook", disable=_quiet(progress), leave=False) as bar:
             for future in cf.as_completed(futures):
                 p = futures[future]
-                outcomes[p.assignment].append(_finish_safely(course_root, p, future, releases[p.assignment]))
+                outcomes[p.assignment].append(_finish_safely(course_root, gb, p, future, releases[p.assignment]))
                 bar.update(1)
     except KeyboardInterrupt:
         for future in futures:
@@ -235,11 +241,11 @@ def grade_class(course_root: Path, assignments: list[str], *, students: list[str
     return {a: sorted(o, key=lambda o: o.student) for a, o in outcomes.items()}
 
 
-def _finish_safely(course_root: Path, prepared: Prepared, future, release) -> Outcome:
+def _finish_safely(course_root: Path, gb: gradebook.Gradebook, prepared: Prepared, future, release) -> Outcome:
     """_finish, with any failure reported as this submission's (the class goes on)."""
     max_score = float(sum(points_of(prepared.assignment).values()))
     try:
-        return _finish(course_root, prepared, future.result(), release)
+        return _finish(course_root, gb, prepared, future.result(), release)
     except KeyboardInterrupt:
         raise
     except Exception as err:  # noqa: BLE001 - one submission's problem, reported by name
@@ -248,7 +254,7 @@ def _finish_safely(course_root: Path, prepared: Prepared, future, release) -> Ou
                        "the gradebook was not changed for this student")
 
 
-def _finish(course_root: Path, prepared: Prepared, executed: dict, release) -> Outcome:
+def _finish(course_root: Path, gb: gradebook.Gradebook, prepared: Prepared, executed: dict, release) -> Outcome:
     assignment, points = prepared.assignment, points_of(prepared.assignment)
     reports = judge_execution(prepared, executed, points)
     nb = autograded_notebook(prepared.notebook, executed, reports, prepared.notes)
@@ -260,8 +266,7 @@ def _finish(course_root: Path, prepared: Prepared, executed: dict, release) -> O
         state.atomic_write(folder / "timestamp.txt", stamp.read_text())
     scores = {f"test_{check}": report.score for check, report in reports.items()}
     comments = {"*": "; ".join(prepared.notes)} if prepared.notes else {}
-    gradebook.write(course_root, assignment, prepared.student, scores, comments,
-                    _unchanged_answers(prepared, release), _timestamp(stamp.parent))
+    gb.write(assignment, prepared.student, scores, comments, _unchanged_answers(prepared, release), _timestamp(stamp.parent))
     total = round(sum(scores.values()), 2)
     state.atomic_write(folder / state.STATE_FILE, json.dumps({"digest": prepared.digest, "score": total}))
     incidents = sorted(set(executed["incidents"].values()))
@@ -269,12 +274,11 @@ def _finish(course_root: Path, prepared: Prepared, executed: dict, release) -> O
     return Outcome(prepared.student, "graded", total, float(sum(points.values())), message, reports, executed["seconds"])
 
 
-def _record_unreadable(course_root, assignment, student, message) -> Outcome:
+def _record_unreadable(gb: gradebook.Gradebook, assignment, student, message) -> Outcome:
     """Zero for every test, with the reason as each test's comment, so the gradebook says why."""
     points = points_of(assignment)
     try:
-        gradebook.write(course_root, assignment, student, {f"test_{c}": 0.0 for c in points},
-                        {"*": f"not graded: {message}"}, set(), None)
+        gb.write(assignment, student, {f"test_{c}": 0.0 for c in points}, {"*": f"not graded: {message}"}, set(), None)
     except Exception as err:  # noqa: BLE001 - the report below still names the student
         message += f" (and the gradebook could not record it: {err})"
     return Outcome(student, "unreadable", 0.0, float(sum(points.values())), message)

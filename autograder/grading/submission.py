@@ -179,7 +179,9 @@ def prepare(course_root: Path, assignment: str, student: str, source: nbformat.N
     submitted = read_notebook(path, student)
     merged, merge_notes = merge(source, submitted)
     notes += merge_notes
-    extra = sorted(p.name for p in student_dir.iterdir() if p != path and p.name != "timestamp.txt")
+    # Files the release itself ships (a student nbgrader_config.py, data) come back with the folder.
+    shipped = {p.name for p in (Path(course_root) / "release" / assignment).glob("*")}
+    extra = sorted(p.name for p in student_dir.iterdir() if p != path and p.name != "timestamp.txt" and p.name not in shipped)
     if extra:
         notes.append(f"extra files were ignored: {', '.join(extra[:5])}" + (" ..." if len(extra) > 5 else ""))
     from autograder.spec import registry
