@@ -338,3 +338,36 @@ def test_a_feedback_page_shows_its_math_and_its_diagnosis_in_a_browser_without_n
 
     pixels = mpimg.imread(shot)[..., :3]
     assert len(np.unique(pixels.reshape(-1, 3), axis=0)) > 50  # text, panels and math, not a blank page
+
+
+# ------------------------------------------------------------------ demonstration cells
+
+def test_demonstration_cells_are_kept_as_submitted_and_the_reference_scores_the_same_without_them():
+    from autograder.commands import authoring
+
+    course, outcomes, _ = graded_class()
+    assert outcomes["ada"].score == MAX  # graded without its experiments
+    nb = nbformat.read(course / "autograded" / "ada" / A / f"{A}.ipynb", as_version=4)
+    demo = [c for c in nb.cells if c.metadata.get("tdn", {}).get("demo")]
+    assert demo and all(c.outputs and "as submitted, not re-run" in c.outputs[0].text for c in demo)
+    assert authoring.prove_demo_marking(course, A) == []
+
+
+def test_run_all_runs_the_demonstration_cells_too():
+    course = small_course(("s1",))
+    outcome = grading.grade_assignment(course, A, limits=LIMITS, run_all=True, progress=False)[0]
+    nb = nbformat.read(course / "autograded" / "s1" / A / f"{A}.ipynb", as_version=4)
+    demo = [c for c in nb.cells if c.metadata.get("tdn", {}).get("demo")]
+    assert demo and not any("as submitted" in "".join(o.get("text", "") for o in c.outputs) for c in demo)
+    assert outcome.score == 0
+
+
+def test_a_marking_under_which_a_graded_cell_needs_a_skipped_one_is_refused():
+    from autograder.commands import authoring
+
+    source, _ = paths(new_course())
+    nb = nbformat.read(source, as_version=4)
+    setup = next(c for c in nb.cells if c.cell_type == "code")
+    setup.metadata.setdefault("tdn", {})["demo"] = True  # the cell that imports numpy as np
+    problems = authoring.demo_marking_problems(nb, "a4")
+    assert any("uses 'np', which only the demonstration cell" in p for p in problems), problems

@@ -141,6 +141,7 @@ def problems(path: Path) -> list[str]:
             nbg = meta.get("nbgrader", {})
             if not (nbg.get("grade") and nbg.get("locked") and not nbg.get("solution")):
                 found.append(f"{where}: a hidden test cell must be a locked, graded, non-solution nbgrader cell")
+    found += demo_marking_problems(nb, str(path))
     if assignment in registry.ASSIGNMENTS:
         wanted = [item.check_id for item in registry.graded(assignment)]
         for check_id in wanted:
@@ -149,6 +150,76 @@ def problems(path: Path) -> list[str]:
         for check_id in set(checks) - set(wanted):
             found.append(f"{path}: hidden test cell for {check_id!r}, which the registry does not grade in {assignment}")
     return found
+
+
+def _bound_and_loaded(source: str) -> tuple[set[str], set[str]]:
+    """(names a cell defines at its top level, names it reads anywhere)."""
+    from autograder.grading import answers
+
+    tree = answers._parse(source)
+    if tree is None:
+        return set(), set()
+    bound = set(answers.bindings(source)) | answers.defined_names(source)
+    for node in tree.body:  # top-level assignments: what a later cell can use
+        for target in getattr(node, "targets", []) + ([node.target] if isinstance(node, (ast.AugAssign, ast.AnnAssign)) else []):
+            bound |= {n.id for n in ast.walk(target) if isinstance(n, ast.Name)}
+    return bound, _global_reads(ast.unparse(tree)) - bound
+
+
+def _global_reads(source: str) -> set[str]:
+    """Names a cell reads from the notebook's namespace (module level, or free in its functions)."""
+    import symtable
+
+    reads, tables = set(), [symtable.symtable(source, "<cell>", "exec")]
+    while tables:
+        table = tables.pop()
+        for symbol in table.get_symbols():
+            top = table.get_type() == "module"
+            if symbol.is_referenced() and (top or symbol.is_global()):
+                reads.add(symbol.get_name())
+        tables.extend(table.get_children())
+    return reads
+
+
+def demo_marking_problems(nb, where: str) -> list[str]:
+    """A graded run skips demonstration cells: no cell that still runs may need a name only they define."""
+    from autograder.grading.submission import is_demo
+
+    code = [(i, c) for i, c in enumerate(nb.cells) if c.cell_type == "code"]
+    runs = [(i, c) for i, c in code if not is_demo(c) and not (c.metadata.get("nbgrader", {}).get("grade_id") or "").startswith("selfcheck_")
+            and "check" not in c.metadata.get("tdn", {})]
+    kept = set().union(*(_bound_and_loaded(c.source)[0] for _, c in runs)) if runs else set()
+    demo_only = {}
+    for i, c in code:
+        if is_demo(c):
+            for name in _bound_and_loaded(c.source)[0] - kept:
+                demo_only.setdefault(name, i)
+    found = []
+    for i, c in runs:
+        for name in sorted(_bound_and_loaded(c.source)[1] & set(demo_only)):
+            found.append(f"{where}, cell {i}: uses {name!r}, which only the demonstration cell {demo_only[name]} defines; "
+                         "grading skips that cell, so unmark it (tdn.demo) or define the name in a cell that runs")
+    return found
+
+
+def prove_demo_marking(course_root: Path, assignment: str) -> list[str]:
+    """Grade the source notebook (the reference) with and without its demonstration cells, in the
+    sandbox, and list every check whose score differs: a marking must change no grade."""
+    from autograder import sandbox
+    from autograder.grading import pipeline
+    from autograder.grading.submission import Prepared, job_for, merge
+
+    path = Path(course_root) / "source" / assignment / f"{assignment}.ipynb"
+    source = nbformat.read(path, as_version=4)
+    merged, _ = merge(source, source)
+    scores = {}
+    for run_all in (True, False):
+        job = {**job_for(merged, run_all=run_all), "files": pipeline.shipped_files(course_root, assignment)}
+        prepared = Prepared("reference", assignment, path, merged, job)
+        executed = pipeline.execute_job(job, pipeline.encoded_cases(assignment), sandbox.Limits().as_dict())
+        scores[run_all] = {c: r.score for c, r in pipeline.judge_execution(prepared, executed, pipeline.points_of(assignment)).items()}
+    return [f"{path}: {check} scores {scores[True][check]:g} with the demonstration cells and {scores[False][check]:g} without"
+            for check in scores[True] if scores[True][check] != scores[False][check]]
 
 
 def source_notebooks(course_root: Path) -> list[Path]:

@@ -36,7 +36,11 @@ def cmd_sync(args) -> int:
             continue
         if not args.check and authoring.sync(path):
             print(f"updated {path}")
-        for problem in authoring.problems(path):
+        problems = authoring.problems(path)
+        if args.check and getattr(args, "prove", True) and not problems:
+            # The proof runs the reference in the sandbox twice: only `sync --check`, not `generate`.
+            problems = authoring.prove_demo_marking(args.course, assignment)
+        for problem in problems:
             print(problem, file=sys.stderr)
             status = 1
     return status
@@ -44,7 +48,7 @@ def cmd_sync(args) -> int:
 
 def cmd_generate(args) -> int:
     """Make the student versions in release/ with nbgrader, after checking the sources."""
-    status = cmd_sync(argparse.Namespace(**{**vars(args), "check": True}))
+    status = cmd_sync(argparse.Namespace(**{**vars(args), "check": True, "prove": False}))
     if status:
         print("autograder: fix the source notebooks first (`autograder sync`)", file=sys.stderr)
         return status
@@ -68,7 +72,8 @@ def cmd_grade(args) -> int:
     start = time.perf_counter()
     try:
         results = pipeline.grade_class(args.course, _assignments(args), students=args.student or None, jobs=args.jobs,
-                                       scheduler=args.scheduler, limits=limits, force=args.force, insecure=args.insecure)
+                                       scheduler=args.scheduler, limits=limits, force=args.force, insecure=args.insecure,
+                                       run_all=args.run_all)
     except pipeline.CourseError as err:
         print(f"autograder: {err}", file=sys.stderr)
         return 2
@@ -165,7 +170,9 @@ def build_parser() -> argparse.ArgumentParser:
         return p
 
     p = add("sync", cmd_sync, "regenerate the graded cells of the source notebooks from solutions/")
-    p.add_argument("--check", action="store_true", help="only report drift and structural problems")
+    p.add_argument("--check", action="store_true",
+                   help="only report drift and structural problems, and prove that skipping the demonstration "
+                        "cells changes no score of the reference (runs it in the sandbox)")
     add("generate", cmd_generate, "make the student versions (nbgrader generate_assignment) and check them for leaks")
     p = add("grade", cmd_grade, "autograde every submission: parallel, sandboxed, scored outside the notebook")
     p.add_argument("--jobs", "-j", type=int, default=None, help="submissions graded at once on this machine (default: the cores)")
@@ -177,6 +184,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--memory-gb", type=float, default=6.0, metavar="GB", help="address space per submission (default: %(default)s)")
     p.add_argument("--insecure", action="store_true",
                    help="grade even where no sandbox can be had (student code then runs as you, with limits only)")
+    p.add_argument("--run-all", action="store_true",
+                   help="also run the demonstration cells (experiments no grade depends on; kept as submitted by default)")
     add("feedback", cmd_feedback, "write per-student feedback HTML into feedback/")
     p = add("collect", cmd_collect, "gather submissions from an LMS zip download (--zip) or nbgrader's exchange")
     p.add_argument("--zip", type=Path, help="the LMS bulk download (Canvas naming or one folder per student)")

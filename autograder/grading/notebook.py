@@ -10,8 +10,10 @@ from __future__ import annotations
 import nbformat
 
 from autograder.grading.judge import Report
+from autograder.grading.submission import is_demo
 
 MAX_OUTPUTS = 30
+AS_SUBMITTED = "[as submitted, not re-run: a demonstration cell no grade depends on; `autograder grade --run-all` runs it]\n"
 MAX_CHARS = 2_000_000
 MIME_TYPES = ("text/plain", "text/html", "image/png", "text/markdown", "text/latex")
 
@@ -63,6 +65,9 @@ def autograded_notebook(notebook, execution: dict, reports: dict[str, Report], n
                 cell.outputs.append(nbformat.v4.new_output("error", ename="GradingStopped", evalue=incidents[index], traceback=[]))
         elif index in incidents:
             cell.outputs = [nbformat.v4.new_output("error", ename="GradingStopped", evalue=incidents[index], traceback=[])]
+        elif is_demo(cell):
+            cell.outputs = [nbformat.v4.new_output("stream", name="stdout", text=AS_SUBMITTED)] + \
+                sanitize_outputs([dict(o) for o in cell.get("outputs", [])])
         else:
             cell.outputs = []
         cell.execution_count = None

@@ -163,8 +163,12 @@ def grade_assignment(course_root: Path, assignment: str, **options) -> list[Outc
 
 def grade_class(course_root: Path, assignments: list[str], *, students: list[str] | None = None, jobs: int | None = None,
                 scheduler: str | None = None, limits: sandbox.Limits = sandbox.Limits(), force: bool = False,
-                progress: bool | None = None, insecure: bool = False) -> dict[str, list[Outcome]]:
-    """Grade the submissions of several assignments through one pool of sandboxes (module docstring)."""
+                progress: bool | None = None, insecure: bool = False, run_all: bool = False) -> dict[str, list[Outcome]]:
+    """Grade the submissions of several assignments through one pool of sandboxes (module docstring).
+
+    `run_all` also runs the demonstration cells (experiments no grade depends on), which are
+    otherwise kept as submitted.
+    """
     course_root = Path(course_root).resolve()
     try:
         sandbox.require(insecure)
@@ -178,11 +182,11 @@ def grade_class(course_root: Path, assignments: list[str], *, students: list[str
                               f"of {', '.join(assignments)}")
     with gradebook.Gradebook(course_root) as gb:
         return _grade(course_root, assignments, gb, students=students, jobs=jobs, scheduler=scheduler, limits=limits,
-                      force=force, progress=progress, insecure=insecure)
+                      force=force, progress=progress, insecure=insecure, run_all=run_all)
 
 
 def _grade(course_root: Path, assignments: list[str], gb: gradebook.Gradebook, *, students, jobs, scheduler, limits,
-           force, progress, insecure) -> dict[str, list[Outcome]]:
+           force, progress, insecure, run_all) -> dict[str, list[Outcome]]:
     outcomes: dict[str, list[Outcome]] = {a: [] for a in assignments}
     pending, releases, digests = [], {}, {}
     for assignment in assignments:
@@ -194,13 +198,13 @@ def _grade(course_root: Path, assignments: list[str], gb: gradebook.Gradebook, *
             raise CourseError(f"{assignment} has no student version yet: run `autograder generate {assignment}` first")
         source = nbformat.read(source_path, as_version=4)
         releases[assignment] = nbformat.read(release_path, as_version=4)
-        digests[assignment] = state.grading_digest(source_path, limits.as_dict())
+        digests[assignment] = state.grading_digest(source_path, {**limits.as_dict(), "run_all": run_all})
         files = shipped_files(course_root, assignment)
         max_score = float(sum(points_of(assignment).values()))
         for student in students_of(course_root, assignment) if not students else \
                 [s for s in students if (course_root / "submitted" / s / assignment).is_dir()]:
             try:
-                prepared = prepare(course_root, assignment, student, source)
+                prepared = prepare(course_root, assignment, student, source, run_all=run_all)
             except (SubmissionError, OSError) as err:
                 outcomes[assignment].append(_record_unreadable(gb, assignment, student, str(err)))
                 continue

@@ -101,7 +101,11 @@ def merge(source: nbformat.NotebookNode, submitted: nbformat.NotebookNode) -> tu
                 notes.append(f"a second cell with grade id {gid!r} (a duplicated cell?) was graded as an ordinary cell"
                              if gid in graded else f"a cell claims unknown grade id {gid!r}; it was treated as an ordinary cell")
             plain.metadata.pop("nbgrader", None)
-            plain.metadata.pop("tdn", None)
+            # A student's cell claims no check and no answer; it may keep the one mark that can only
+            # make grading run less of the notebook (see `job_for`).
+            tdn = plain.metadata.pop("tdn", None)
+            if isinstance(tdn, dict) and tdn.get("demo") is True:
+                plain.metadata["tdn"] = {"demo": True}
             cells.append(plain)
     for gid in order:
         if gid in used:
@@ -124,11 +128,14 @@ def merge(source: nbformat.NotebookNode, submitted: nbformat.NotebookNode) -> tu
     return merged, notes
 
 
-def job_for(notebook: nbformat.NotebookNode, run_self_checks: bool = False) -> dict:
+def job_for(notebook: nbformat.NotebookNode, run_self_checks: bool = False, run_all: bool = False) -> dict:
     """The runtime's job: every code cell in order; hidden test cells become driver runs.
 
     Visible self-check cells (locked, ungraded, grade id `selfcheck_*`) are the student's own tool
-    and are not re-run unless asked: no grade depends on them, and they use PyTorch.
+    and are not re-run unless asked: no grade depends on them, and they use PyTorch. Neither are
+    demonstration cells (`metadata.tdn.demo`: experiments and plots that only illustrate), unless
+    `run_all`: their outputs stay as submitted. `autograder sync --check` proves that the
+    reference scores the same with and without them.
     """
     from autograder.spec.checks import load_all
 
@@ -140,9 +147,16 @@ def job_for(notebook: nbformat.NotebookNode, run_self_checks: bool = False) -> d
         check = cell.metadata.get("tdn", {}).get("check")
         if check:
             cells.append({"index": index, "kind": "test", "check": check, "driver": checks[check].driver_name})
-        elif run_self_checks or not (_grade_id(cell) or "").startswith("selfcheck_"):
+        elif (run_self_checks or not (_grade_id(cell) or "").startswith("selfcheck_")) \
+                and (run_all or not is_demo(cell)):
             cells.append({"index": index, "kind": "code", "source": cell.source})
     return {"cells": cells}
+
+
+def is_demo(cell) -> bool:
+    """A demonstration cell: an experiment or plot no grade depends on (see `job_for`)."""
+    tdn = cell.get("metadata", {}).get("tdn", {})
+    return isinstance(tdn, dict) and tdn.get("demo") is True
 
 
 def forbidden_answers(notebook: nbformat.NotebookNode, graded_names: set[str]) -> dict[str, str]:
@@ -170,7 +184,7 @@ def forbidden_answers(notebook: nbformat.NotebookNode, graded_names: set[str]) -
 
 
 def prepare(course_root: Path, assignment: str, student: str, source: nbformat.NotebookNode,
-            run_self_checks: bool = False) -> Prepared:
+            run_self_checks: bool = False, run_all: bool = False) -> Prepared:
     """The submission of `student`, read, repaired and merged with `source`, and its job (module docstring)."""
     student_dir = Path(course_root) / "submitted" / student / assignment
     if not student_dir.is_dir():
@@ -188,5 +202,5 @@ def prepare(course_root: Path, assignment: str, student: str, source: nbformat.N
 
     forbidden = forbidden_answers(merged, {item.name for item in registry.graded(assignment)})
     digest = hashlib.sha256(path.read_bytes()).hexdigest()
-    job = job_for(merged, run_self_checks)
+    job = job_for(merged, run_self_checks, run_all)
     return Prepared(student, assignment, path, merged, job, notes, forbidden, digest)
