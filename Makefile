@@ -30,7 +30,7 @@ demo: $(STAMP)
 	$(RUN) $(BIN)/autograder demo
 
 test: $(STAMP)
-	$(RUN) $(BIN)/python -m pytest -n 2 --dist loadgroup
+	$(RUN) $(BIN)/python -m pytest -n 2 --dist loadgroup --durations=15
 
 clean:
 	rm -rf $(VENV) demo-output .pytest_cache
