@@ -17,7 +17,7 @@ def main(paths: list[pathlib.Path]) -> int:
     total, over = 0.0, []
     print(f"{'lecture':<28} {'seconds':>8} {'of budget':>10}")
     for path in paths:
-        _, seconds = execute_lecture(path)
+        seconds = execute_lecture(path).seconds
         total += seconds
         if seconds > BUDGET_SECONDS:
             over.append(path.name)

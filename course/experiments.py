@@ -308,13 +308,34 @@ def gradient_noise(model: nn.Module, X, y, batch_sizes, draws: int = 50, seed: i
             for B in batch_sizes}
 
 
-def noisy_spirals(noise: float = 0.6, seed: int = 0) -> dict:
-    """Three noisy spiral arms, 100 points each, split 50/25/25 and standardized: a small, hard 2-D task."""
+def noisy_spirals(noise: float = 0.4, label_noise: float = 0.15, seed: int = 0) -> dict:
+    """Three noisy spiral arms, 100 points each, split 50/25/25 and standardized: a small, hard 2-D task.
+
+    noise: of each point's angle, in radians (`course.data.make_spirals`); label_noise: the
+    fraction of training labels replaced by wrong ones (`with_label_noise`), which a network
+    large enough to memorize them overfits to.
+    """
     X, y = make_spirals(n_per_class=100, n_classes=3, noise=noise, seed=seed)
-    return standardize_splits(train_val_test_split(X, y, val_fraction=0.25, test_fraction=0.25, seed=seed))
+    data = standardize_splits(train_val_test_split(X, y, val_fraction=0.25, test_fraction=0.25, seed=seed))
+    return with_label_noise(data, label_noise, seed=seed) if label_noise else data
 
 
-def capacity_sweep(data: dict, hiddens: dict, epochs: int = 600, lr: float = 1e-2,
+def with_label_noise(data: dict, fraction: float = 0.2, seed: int = 0) -> dict:
+    """A copy of the split dict in which a random `fraction` of the training labels is wrong.
+
+    Each chosen label is replaced by one of the other classes, uniformly; validation and test
+    labels stay clean. Real datasets carry some label noise, and a network that trains long
+    enough memorizes it (Arpit et al., 2017), which is what early stopping guards against.
+    """
+    rng = np.random.default_rng(seed)
+    y = data["y_train"].copy()
+    n_classes = int(y.max()) + 1
+    flip = rng.random(len(y)) < fraction
+    y[flip] = (y[flip] + rng.integers(1, n_classes, flip.sum())) % n_classes
+    return {**data, "y_train": y}
+
+
+def capacity_sweep(data: dict, hiddens: dict, epochs: int = 800, lr: float = 1e-2,
                    seed: int = 0) -> dict[str, tuple[nn.Sequential, TorchHistory]]:
     """Train ReLU networks of several widths and depths on the same data; returns label -> (model, history).
 

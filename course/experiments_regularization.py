@@ -27,6 +27,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from course.data import load_dataset, standardize_splits
+from course.experiments import with_label_noise  # noqa: F401  (lecture 01 brings label noise in; section 4 uses it)
 from course.torch_nets import init_weights, linear_layers, mlp, train_torch
 
 # train_torch records gradient norms and update ratios every this many steps; these runs need
@@ -413,21 +414,6 @@ def ensemble_accuracy(probs: np.ndarray, y) -> np.ndarray:
 
 
 # ================================================================ 4 early stopping
-
-def with_label_noise(data: dict, fraction: float = 0.2, seed: int = 0) -> dict:
-    """A copy of the split dict in which a random `fraction` of the training labels is wrong.
-
-    Each chosen label is replaced by one of the other classes, uniformly; validation and test
-    labels stay clean. Real datasets carry some label noise, and a network that trains long
-    enough memorizes it (Arpit et al., 2017), which is what early stopping guards against.
-    """
-    rng = np.random.default_rng(seed)
-    y = data["y_train"].copy()
-    n_classes = int(y.max()) + 1
-    flip = rng.random(len(y)) < fraction
-    y[flip] = (y[flip] + rng.integers(1, n_classes, flip.sum())) % n_classes
-    return {**data, "y_train": y}
-
 
 def early_stopping_experiment(data: dict, patience: int = 5, epochs: int = 40, monitor: str = "val_acc",
                               seed: int = 0) -> dict:

@@ -4,6 +4,10 @@ Every function draws with matplotlib, returns the Figure and never calls plt.sho
 call works in a notebook, in a script that saves files and in a headless test. Functions that draw
 on one Axes take `ax`, functions that draw several panels take `axes`; when None, a new figure is
 made. Activations come as a dict name -> array or a list (see `course.diagnostics.as_named_layers`).
+
+The figures these functions make are at most MAX_WIDTH_INCHES wide, so that at 100 dpi their text
+(8 points and up) stays at least 10 px tall on a screen that shows them at most 1200 px wide
+(tests/test_lecture_figures.py holds every lecture figure to that).
 """
 from __future__ import annotations
 
@@ -16,6 +20,8 @@ from matplotlib.ticker import MaxNLocator
 
 from course.diagnostics import activation_stats, as_named_layers
 from course.surfaces import Surface
+
+MAX_WIDTH_INCHES = 12.0
 
 
 def _moving_average(values: np.ndarray, window: int) -> np.ndarray:
@@ -61,22 +67,28 @@ def plot_learning_curves(history: dict, axes=None, window: int | None = None):
     return fig
 
 
-def plot_layer_histograms(acts, bins: int = 50, title: str | None = None, axes=None):
+def plot_layer_histograms(acts, bins: int = 50, title: str | None = None, axes=None, per_row: int = 4):
     """One histogram per layer, titled with the layer's name, mean and standard deviation.
 
     Inputs:
     - acts: dict name -> array, or a list of arrays, one per layer
     - bins: bins per layer
     - title: figure title
-    - axes: one Axes per layer, or None for a new row of panels (sharing the x axis, so that
-      layers whose activations collapse toward zero stand out)
+    - per_row: panels per row when the function makes the figure
+    - axes: one Axes per layer, or None for new panels, at most `per_row` to a row (sharing the
+      x axis, so that layers whose activations collapse toward zero stand out)
 
     Returns the Figure.
     """
     stats = activation_stats(acts, kind=None, bins=bins)
     if axes is None:
-        fig, axes = plt.subplots(1, len(stats), figsize=(2.6 * len(stats), 2.6), sharex=True, squeeze=False)
-        axes = axes[0]
+        columns = min(len(stats), per_row)
+        rows = -(-len(stats) // columns)
+        fig, grid = plt.subplots(rows, columns, figsize=(min(2.6 * columns, MAX_WIDTH_INCHES), 2.6 * rows),
+                                 sharex=True, squeeze=False)
+        for spare in grid.flat[len(stats):]:
+            spare.remove()
+        axes = grid.flat[:len(stats)]
     fig = axes[0].figure
     for ax, s in zip(axes, stats):
         ax.stairs(s.counts, s.edges, fill=True)

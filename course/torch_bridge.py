@@ -5,6 +5,9 @@ the CPU otherwise, computes in float64 on both (exact enough to grade against), 
 off on CUDA, because TF32 silently rounds float32 matmuls to a 10-bit mantissa. Set the
 environment variables TDN_DEVICE ('cpu' or 'cuda') or TDN_ORACLE_DTYPE ('float64' or 'float32')
 to choose explicitly; the matching tolerance comes from `course.tolerance`.
+
+Importing this module (or any course module built on it) caps torch's intra-op threads as
+`course.threads` describes (TDN_THREADS; one thread by default).
 """
 from __future__ import annotations
 
@@ -14,7 +17,10 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
+from course.threads import cap_torch_threads
 from course.tolerance import Tolerance, tolerance_for
+
+cap_torch_threads()
 
 
 def pick_device(prefer: str | None = None) -> torch.device:

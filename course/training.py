@@ -8,9 +8,10 @@ A model is anything with
 The update rule is passed in, so this module holds no optimizer: students pass theirs, lectures
 pass a reference or a torch-backed one. Every rule shares the interface
 `update(w, dw, config) -> (next_w, config)`, and each parameter keeps its own config (its own
-optimizer state). The trainer records what explains training: loss per iteration, train/val
-accuracy per epoch, and per parameter the gradient norm and the update-to-weight ratio
-||w_next - w|| / ||w|| (around 1e-3 is healthy: Karpathy's rule of thumb).
+optimizer state); a rule may return a new array or update `w` in place and return it. The
+trainer records what explains training: loss per iteration, train/val accuracy per epoch, and
+per parameter the gradient norm and the update-to-weight ratio ||w_next - w|| / ||w|| (around
+1e-3 is healthy: Karpathy's rule of thumb), from `dw` and a copy of `w` taken before the rule runs.
 """
 from __future__ import annotations
 
@@ -125,11 +126,15 @@ class Trainer:
             config = self.configs[name]
             if lr is not None:
                 config["lr"] = lr
+            # Measured before the rule runs: a rule may update w in place (CS231n's w -= lr * dw)
+            # or scale dw in place, and either would falsify what is recorded afterwards.
+            grad_norm = float(np.linalg.norm(dw))
+            w_before = w.copy()
             next_w, self.configs[name] = self.update_rule(w, dw, config)
-            h.grad_norms.setdefault(name, []).append(float(np.linalg.norm(dw)))
+            h.grad_norms.setdefault(name, []).append(grad_norm)
             # The epsilon keeps zero-initialized weights from dividing by zero; their first
             # ratio is then huge, which is the truth about a first step from zero.
-            ratio = np.linalg.norm(next_w - w) / (np.linalg.norm(w) + 1e-12)
+            ratio = np.linalg.norm(next_w - w_before) / (np.linalg.norm(w_before) + 1e-12)
             h.update_ratios.setdefault(name, []).append(float(ratio))
             self.model.params[name] = next_w
         h.loss.append(float(loss))

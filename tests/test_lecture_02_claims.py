@@ -68,6 +68,15 @@ def test_uniform01_weights_saturate_every_deep_tanh_unit(batch):
     assert saturation(p)[2:].min() > 0.99
 
 
+def test_uniform01_sends_each_example_to_one_sign_half_to_plus_one_and_half_to_minus_one(batch):
+    deep = probe(batch, "tanh", "uniform01").activations["layer 10"]
+    assert np.all(np.abs(deep) == 1.0)  # exactly: tanh rounds to +-1 in float64
+    assert np.all(deep == deep[:, :1])  # every unit of an example agrees
+    assert 0.4 < np.mean(deep == 1.0) < 0.6
+    # Exact saturation blocks the backward pass: no hidden layer gets a gradient.
+    assert np.all(probe(batch, "tanh", "uniform01").weight_grad_norms[:-1] == 0.0)
+
+
 # ---------------------------------------------------------------- 2.4 relu
 
 def test_he_keeps_the_relu_signal_and_xavier_loses_root_two_per_layer(batch):

@@ -1,4 +1,5 @@
 """Lecture 04 (normalization) states these as facts; each test recomputes one with the lecture's own call."""
+import numpy as np
 import pytest
 import torch
 from torch import nn
@@ -27,6 +28,15 @@ def test_standardization_lowers_the_condition_number_and_whitening_brings_it_to_
     assert kappa["standardized"] == pytest.approx((1 + 0.9) / (1 - 0.9), rel=0.1)
     assert kappa["whitened"] == pytest.approx(1.0, abs=1e-3)
     assert steps["whitened"] == 1 < steps["standardized"] < steps["raw"]
+
+
+def test_steps_to_a_loss_tolerance_come_close_to_half_kappa_log_one_over_eps_from_below():
+    X, y = ex.correlated_features(correlation=0.9)
+    tol = 1e-6
+    for name in ("raw", "standardized"):
+        Z = ex.rescalings(X)[name]
+        estimate = ex.condition_number(ex.least_squares_hessian(Z)) / 2 * np.log(1 / tol)
+        assert 0.7 * estimate < ex.steps_to_tolerance(Z, y, tol) <= estimate, name
 
 
 def test_each_rescaling_of_the_digits_lowers_the_condition_number_and_speeds_up_descent(raw):

@@ -2,7 +2,7 @@
 import nbformat
 import pytest
 
-from lecture_runner import LECTURES, LectureError, execute_lecture
+from lecture_runner import LECTURES, LectureError, executed_lecture
 
 
 def test_there_are_lectures_to_check():
@@ -20,8 +20,8 @@ def test_lecture_is_committed_without_outputs(path):
 
 @pytest.mark.slow
 @pytest.mark.parametrize("path", LECTURES, ids=[p.stem for p in LECTURES])
-def test_lecture_executes_without_error(path):
+def test_lecture_executes_without_error(path, pytestconfig):
     try:
-        execute_lecture(path)
+        executed_lecture(path, pytestconfig)  # the run the prose and figure tests read too
     except LectureError as err:
         pytest.fail(str(err), pytrace=False)

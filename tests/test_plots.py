@@ -11,6 +11,7 @@ from matplotlib.contour import ContourSet
 from matplotlib.figure import Figure
 
 from course.plots import (
+    MAX_WIDTH_INCHES,
     colorful_dimension_image,
     plot_colorful_dimension,
     plot_decision_boundary,
@@ -65,6 +66,14 @@ def test_layer_histograms_have_one_panel_per_layer_titled_with_name_and_stats():
         assert name in ax.get_title()
         assert f"std {a.std():.3f}" in ax.get_title()
     assert fig.get_suptitle() == "tanh network"
+
+
+def test_many_layer_histograms_wrap_into_rows_no_wider_than_the_limit():
+    fig = plot_layer_histograms(layer_acts(n_layers=10), per_row=4)
+
+    assert len(fig.axes) == 10
+    assert fig.get_figwidth() <= MAX_WIDTH_INCHES
+    assert len({round(ax.get_position().y0, 3) for ax in fig.axes}) == 3  # rows of 4, 4 and 2
 
 
 def test_colorful_dimension_image_has_one_normalized_row_per_layer():

@@ -119,3 +119,24 @@ def test_bad_arguments_are_named():
         Trainer(SoftmaxRegression(2, 2), {"X_train": 0, "y_train": 0}, sgd)
     with pytest.raises(ValueError, match="lr"):
         Trainer(SoftmaxRegression(2, 2), {"X_train": 0, "y_train": 0, "X_val": 0, "y_val": 0}, sgd, lr_schedule=schedules.constant())
+
+
+def test_an_update_rule_that_works_in_place_is_logged_truthfully(digits):
+    """CS231n's style, `w -= lr * dw`, and a rule that rescales dw in place: the history must not notice."""
+    def sgd_in_place(w, dw, config):
+        dw *= config["lr"]  # scales the gradient it was given...
+        w -= dw             # ...and moves the weights it was given
+        return w, config
+
+    model = SoftmaxRegression(64, 10)
+    X, y = digits["X_train"][:100], digits["y_train"][:100]
+    w_before = model.params["W"].copy()
+    _, grads = SoftmaxRegression(64, 10).loss(X, y)  # the same weights (same seed), computed apart
+    trainer = Trainer(model, digits, sgd_in_place, optim_config={"lr": 0.1})
+
+    trainer.step(X, y)
+
+    assert trainer.history.grad_norms["W"][0] == pytest.approx(np.linalg.norm(grads["W"]), rel=1e-12)
+    expected_ratio = 0.1 * np.linalg.norm(grads["W"]) / np.linalg.norm(w_before)
+    assert trainer.history.update_ratios["W"][0] == pytest.approx(expected_ratio, rel=1e-9)
+    np.testing.assert_allclose(model.params["W"], w_before - 0.1 * grads["W"], rtol=0, atol=1e-15)
