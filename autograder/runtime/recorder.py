@@ -4,8 +4,8 @@
 arrays, and returns plain JSON-able data: the outputs, or the exception and the line of the
 student's code that raised it, and the in-place changes the session saw. Warnings, stdout and
 stderr of the code under test are swallowed: a correct function that warns keeps its points, and
-nothing it prints reaches the feedback. A case that runs past `seconds` is stopped with SIGALRM;
-the supervisor enforces the same budget from outside, for code that blocks the alarm.
+nothing it prints reaches the feedback. A case that runs past `seconds` of CPU time is stopped
+(SIGPROF); the supervisor stops it from outside, in wall time, for code that blocks the signal.
 """
 from __future__ import annotations
 
@@ -39,21 +39,26 @@ class CaseTimeout(Exception):
 
 @contextlib.contextmanager
 def time_limit(seconds: float):
-    # SIGALRM interrupts pure-Python loops; it only works in the main thread, where cells run.
+    """Stop the code inside after `seconds` of this process's CPU time (SIGPROF).
+
+    CPU time, not wall time: a classmate's submission hogging the machine's cores next to this
+    one slows its clock but not its CPU time, so a correct function is never stopped for being
+    graded beside a busy neighbour. It only works in the main thread, where cells run.
+    """
     if threading.current_thread() is not threading.main_thread() or not hasattr(signal, "setitimer"):
         yield
         return
 
     def stop(signum, frame):
-        raise CaseTimeout(f"took longer than {seconds:g} s")
+        raise CaseTimeout(f"took longer than {seconds:g} s of CPU time")
 
-    previous = signal.signal(signal.SIGALRM, stop)
-    signal.setitimer(signal.ITIMER_REAL, seconds)
+    previous = signal.signal(signal.SIGPROF, stop)
+    signal.setitimer(signal.ITIMER_PROF, seconds)
     try:
         yield
     finally:
-        signal.setitimer(signal.ITIMER_REAL, 0)
-        signal.signal(signal.SIGALRM, previous)
+        signal.setitimer(signal.ITIMER_PROF, 0)
+        signal.signal(signal.SIGPROF, previous)
 
 
 def _student_line(exc: BaseException) -> str:

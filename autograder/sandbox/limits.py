@@ -16,7 +16,11 @@ class Limits:
     report_bytes: int = 96 << 20  # everything the runtime may say: an honest a2 sends about 30 MB (raw draws)
     max_messages: int = 20_000
     restarts: int = 3
-    case_grace_seconds: float = 3.0  # beyond a case's own budget, before it is stopped from outside
+    # A case's budget is CPU time, counted inside; from outside it is stopped after this many times
+    # its budget in wall time (plus the grace), for code that blocks the signal: a loaded machine
+    # stretches wall time, and a correct case must not be stopped for a neighbour's load.
+    case_wall_factor: float = 3.0
+    case_grace_seconds: float = 3.0
 
     def as_dict(self) -> dict:
         return asdict(self)

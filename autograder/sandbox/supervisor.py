@@ -302,7 +302,7 @@ class _State:
                 return f"stopped after {limits.cell_seconds:g} s (an endless loop?)"
             return None
         budget = self.cases[self.current["check"]][self.case]["seconds"] if self.case is not None else 5.0
-        if now - self.since > budget + limits.case_grace_seconds:
+        if now - self.since > budget * limits.case_wall_factor + limits.case_grace_seconds:
             return f"stopped: ran past its {budget:g} s budget"
         return None
 
