@@ -463,3 +463,47 @@ def test_forged_all_ones_dropout_masks_are_not_replayed():
     honest = {f"dropout mask {i}": (rng.random((n, h)) >= 0.3).astype(float) for i, h in enumerate(hidden, start=1)}
     assert "dropout_forward" in replay_dropout(honest, case.inputs)
     assert not plausible_mask(np.tile(rng.random(30) >= 0.3, (20, 1)).astype(float), 0.3)  # one mask for the batch
+
+
+# ------------------------------------------------------------------ the review's attacks
+
+def test_an_import_the_scan_cannot_read_costs_the_answer():
+    from autograder.grading.answers import forbidden_use
+
+    evasive = ("import importlib\ndef sigmoid_forward(x):\n    special = importlib.import_module('sci' + 'py.special')\n"
+               "    out = special.expit(x)\n    return out, out\n")
+    assert forbidden_use(evasive, {}) == "an import of a computed module name"
+    assert forbidden_use("def f(x):\n    return eval('x')\n", {}) == "eval()"
+    assert forbidden_use("import sys\ndef f(x):\n    return sys.modules['scipy']\n", {}) == "sys.modules"
+    assert forbidden_use("import numpy as np\ndef f(x):\n    return np.maximum(x, 0)\n", {"np": "numpy"}) is None
+
+
+def test_a_dropout_that_ignores_its_seed_loses_its_points():
+    def dropout_forward(x, dropout_param):
+        p = dropout_param["p"]
+        if dropout_param["mode"] == "test":
+            return x.copy(), None
+        mask = (np.random.default_rng(1234).random(x.shape) >= p) / (1 - p) if p < 1 else np.zeros_like(x)
+        return x * mask, mask
+
+    report = check("dropout_forward", {**REFERENCE, "dropout_forward": dropout_forward})
+    assert report.score == 0 and "other seed, other mask" in report.feedback()
+
+
+def test_degenerate_initializers_lose_their_points():
+    def orthogonal_permutation(shape, gain=1.0, rng=None):
+        n, m = shape
+        w = np.zeros(shape)
+        rows = rng.permutation(max(n, m))[:min(n, m)]
+        for j, i in enumerate(rows):
+            if n >= m:
+                w[i % n, j] = gain * rng.choice([-1.0, 1.0])
+            else:
+                w[j, i % m] = gain * rng.choice([-1.0, 1.0])
+        return w
+
+    def xavier_uniform_signs(shape, gain=1.0, rng=None):
+        return gain * np.sqrt(2.0 / sum(shape)) * rng.choice([-1.0, 1.0], size=shape)
+
+    assert check("orthogonal", {**REFERENCE, "orthogonal": orthogonal_permutation}).score < 2
+    assert check("xavier_uniform", {**REFERENCE, "xavier_uniform": xavier_uniform_signs}).score == 0

@@ -260,3 +260,29 @@ def test_a_case_budget_is_cpu_time_so_a_sleeping_or_starved_case_is_not_charged(
         execution = sandbox.run_cells(job(napping), {"relu_forward": cases}, staging.runtime(), LIMITS, number)
     run = read_run(execution.runs[1][0])
     assert run.error is None and run.outputs["out"].shape == (4, 5)
+
+
+def test_a_symlink_left_in_the_submission_folder_cannot_make_the_grader_write_on_the_host(tmp_path):
+    victim = tmp_path / "victim.txt"
+    victim.write_text("precious")
+    attack = (f"import os\nfor name in os.listdir('.'):\n    try:\n        os.remove(name)\n    except OSError as err:\n"
+              f"        print('kept', name, type(err).__name__)\n    try:\n        os.symlink({str(victim)!r}, name)\n"
+              f"    except OSError:\n        pass\nos._exit(1)\n")
+    j = {**job(attack, RELU), "files": [("data.txt", b"shipped data")]}
+    with slots.slot() as number:
+        execution = sandbox.run_cells(j, {"relu_forward": cases_of("relu_forward")}, staging.runtime(), LIMITS, number)
+    assert execution.restarts >= 1  # the restart that used to rewrite the shipped files through the link
+    assert victim.read_text() == "precious"
+    assert score(execution, 2) == 1
+
+
+def test_what_a_notebook_writes_is_capped_and_never_reaches_the_host_disk():
+    fill = ("import os\nfor folder in ('/tmp', '/submission'):\n    try:\n        with open(f'{folder}/big', 'wb') as f:\n"
+            "            for _ in range(40):\n                f.write(b'x' * (20 << 20))\n        print(folder, 'unbounded')\n"
+            "    except OSError as err:\n        print(folder, 'capped', err.errno)\n    finally:\n"
+            "        if os.path.exists(f'{folder}/big'):\n            os.remove(f'{folder}/big')\n")
+    before = shutil.disk_usage("/tmp").used
+    execution = run(job(fill, RELU))
+    text = printed(execution, 0)
+    assert "unbounded" not in text and text.count("capped") == 2, text
+    assert shutil.disk_usage("/tmp").used - before < 100 << 20

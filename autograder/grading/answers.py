@@ -4,7 +4,8 @@ An answer cell may use NumPy, Python's standard library and the public `course` 
 else (PyTorch, TensorFlow, JAX, SciPy, scikit-learn, the reference `solutions`, the grader
 `autograder`, ...) costs every graded function the cell defines, with a message naming the
 module, whether the cell imports it (`import`, `from ... import`, `__import__`, `importlib`) or
-uses a name that another cell of the notebook bound to it (the setup cell's `import torch`).
+uses a name that another cell of the notebook bound to it (the setup cell's `import torch`). So
+does a way around the scan: an import of a computed name, exec/eval/compile, or sys.modules.
 
 This reads source text and never runs it. It is the message; the enforcement is the sandbox,
 where PyTorch and the reference do not exist.
@@ -62,9 +63,28 @@ def bindings(source: str) -> dict[str, str]:
 
 
 def defined_names(source: str) -> set[str]:
-    """Names a cell defines at its top level with `def` or `class`."""
+    """Names a cell defines at its top level: `def`, `class`, or an assignment (`f = g`)."""
     tree = _parse(source)
-    return {n.name for n in getattr(tree, "body", []) if isinstance(n, (ast.FunctionDef, ast.ClassDef))}
+    names = set()
+    for node in getattr(tree, "body", []):
+        if isinstance(node, (ast.FunctionDef, ast.ClassDef)):
+            names.add(node.name)
+        for target in getattr(node, "targets", []) + ([node.target] if isinstance(node, (ast.AugAssign, ast.AnnAssign)) else []):
+            names |= {n.id for n in ast.walk(target) if isinstance(n, ast.Name)}
+    return names
+
+
+def _evasion(node: ast.AST) -> str | None:
+    """A way to reach code the scan cannot name: a computed import, exec/eval, sys.modules."""
+    if isinstance(node, ast.Call):
+        name = getattr(node.func, "id", getattr(node.func, "attr", ""))
+        if name in ("__import__", "import_module") and not (node.args and isinstance(node.args[0], ast.Constant)):
+            return "an import of a computed module name"
+        if isinstance(node.func, ast.Name) and name in ("exec", "eval", "compile"):
+            return f"{name}()"
+    if isinstance(node, ast.Attribute) and node.attr == "modules" and getattr(node.value, "id", "") == "sys":
+        return "sys.modules"
+    return None
 
 
 def forbidden_use(source: str, notebook_bindings: dict[str, str]) -> str | None:
@@ -77,6 +97,9 @@ def forbidden_use(source: str, notebook_bindings: dict[str, str]) -> str | None:
     own = set(bindings(source)) | {n.id for n in ast.walk(tree) if isinstance(n, ast.Name) and not isinstance(n.ctx, ast.Load)}
     own |= {a.arg for n in ast.walk(tree) if isinstance(n, ast.arguments) for a in (*n.posonlyargs, *n.args, *n.kwonlyargs)}
     for node in ast.walk(tree):
+        evasion = _evasion(node)
+        if evasion:
+            return evasion
         modules = []
         if isinstance(node, ast.Import):
             modules = [a.name for a in node.names]

@@ -197,8 +197,14 @@ def _reference(check: Check, index: int, case: Case, run: Run | None) -> dict:
     else:
         reference = _cached(("reference", check.check_id, index), lambda: trusted_run(check, reference_namespace(), case))
     if reference.error:
+        if overrides:  # replayed from the student's own outputs: that case fails, not the grading
+            raise StudentShapedInputs(f"the reference could not be rerun under your outputs ({reference.error})")
         raise RuntimeError(f"the reference fails on {check.check_id} / {case.label}: {reference.error}")
     return _derived(check, reference.outputs, case)
+
+
+class StudentShapedInputs(Exception):
+    """The reference, rerun on what a student's run reported (replayed masks), could not run."""
 
 
 def oracle_tolerance() -> Tolerance:
@@ -247,7 +253,10 @@ def _judge_case(check: Check, index: int, case: Case, run: Run, known) -> CaseVe
         reference = _reference(check, index, case, None)
         return CaseVerdict(case.label, [Finding(k, False, f"raised {run.error}") for k in reference][:1],
                            _exception_hint(run.error, case))
-    reference = _reference(check, index, case, run)
+    try:
+        reference = _reference(check, index, case, run)
+    except StudentShapedInputs as err:
+        return CaseVerdict(case.label, [Finding("*", False, str(err))])
     try:
         actual = _derived(check, run.outputs, case)
     except Exception as err:  # noqa: BLE001 - a malformed output of the student's is a failure, not a crash
@@ -337,7 +346,7 @@ def _constant_ratio(actual: np.ndarray, expected: np.ndarray) -> float | None:
 def _mistake_hint(check: Check, index: int, case: Case, actual: dict, reference: dict, known, floor: float) -> str | None:
     """The hint of the first known mistake that explains every output it changes."""
     for m in known:
-        variant = _cached(("mistake", check.check_id, index, m.slug, id(m)),
+        variant = _cached(("mistake", check.check_id, index, m.slug),
                           lambda m=m: trusted_run(check, _mistake_namespace(m), case))
         if variant.error or variant.outputs is None:
             continue

@@ -27,8 +27,11 @@ from functools import lru_cache
 from pathlib import Path
 
 FIRST_UID = 60_000
+TMPFS_BYTES = 512 << 20  # the sandbox's /tmp and /submission are memory: each is capped
+# SciPy and scikit-learn stay: the course's data loaders read through them (mnist1d, the digits
+# CSV). Answers that use them are caught by autograder.grading.answers instead.
 HIDDEN_PACKAGES = ("torch", "torchvision", "torchaudio", "functorch", "torchgen", "triton",
-                   "tensorflow", "keras", "jax", "jaxlib", "solutions", "autograder")
+                   "tensorflow", "keras", "jax", "jaxlib", "sympy", "solutions", "autograder")
 
 
 class SandboxUnavailable(RuntimeError):
@@ -127,7 +130,7 @@ def command(chosen: str, runtime: Path, workdir: Path, slot: int) -> list[str]:
     for key, value in environment("/submission", "/runtime", "/tmp/mplconfig", "/tmp/ipython").items():
         cmd += ["--setenv", key, value]
     # A private /tmp first: an environment that lives under /tmp is then bound on top of it.
-    cmd += ["--perms", "1777", "--tmpfs", "/tmp", "--ro-bind", "/usr", "/usr", "--ro-bind", "/etc", "/etc"]
+    cmd += ["--perms", "1777", "--size", str(TMPFS_BYTES), "--tmpfs", "/tmp", "--ro-bind", "/usr", "/usr", "--ro-bind", "/etc", "/etc"]
     for link in ("bin", "lib", "lib64", "sbin"):
         target = Path("/") / link
         if target.is_symlink():
@@ -141,6 +144,10 @@ def command(chosen: str, runtime: Path, workdir: Path, slot: int) -> list[str]:
     for hidden in hidden_paths():
         if any(hidden == str(p) or hidden.startswith(f"{p}/") for p in (Path(sys.prefix), Path(sys.base_prefix))):
             cmd += ["--perms", "0555", "--tmpfs", hidden]
-    cmd += ["--ro-bind", str(runtime), "/runtime", "--bind", str(workdir), "/submission", "--chdir", "/submission",
-            "--proc", "/proc", "--dev", "/dev"]
+    # /submission is a capped tmpfs, not a host folder: nothing a notebook writes reaches the host's
+    # disk, and the files the release ships are bound in read-only (no symlink games on restart).
+    cmd += ["--ro-bind", str(runtime), "/runtime", "--perms", "0777", "--size", str(TMPFS_BYTES), "--tmpfs", "/submission"]
+    for shipped in sorted(workdir.iterdir()):
+        cmd += ["--ro-bind", str(shipped), f"/submission/{shipped.name}"]
+    cmd += ["--chdir", "/submission", "--proc", "/proc", "--dev", "/dev"]
     return cmd + run

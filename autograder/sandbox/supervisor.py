@@ -51,6 +51,8 @@ class Execution:
     incidents: dict[int, str] = field(default_factory=dict)  # cell index -> why it has no (complete) result
     seconds: float = 0.0
     restarts: int = 0
+    received: int = 0  # bytes, and lines, the runtime sent over all attempts
+    messages: int = 0
 
     def as_data(self) -> dict:
         return {"outputs": {str(k): v for k, v in self.outputs.items()}, "runs": {str(k): v for k, v in self.runs.items()},
@@ -97,15 +99,21 @@ def run_cells(job: dict, cases: dict[str, list[dict]], runtime: Path, limits: Li
     start = time.monotonic()
     execution = Execution()
     skip: set[int] = set()
+    # The shipped files, written once by this process into a folder of its own, before any student
+    # code runs: the sandbox sees them read-only (isolation.command), so nothing is written on a
+    # restart, when a notebook could have left a symlink behind.
     workdir = Path(tempfile.mkdtemp(prefix="tdn-submission-"))
-    os.chmod(workdir, 0o777 if chosen == "root" else 0o700)  # root: the slot's uid writes here, and nowhere else
     try:
+        for name, data in job.get("files", []):
+            (workdir / Path(name).name).write_bytes(data)
+        if chosen == "insecure":
+            os.chmod(workdir, 0o700)
+        for path in [workdir, *workdir.iterdir()]:
+            path.chmod(0o755 if path.is_dir() else 0o644)
         for attempt in range(limits.restarts + 1):
             execution.restarts = attempt
-            for name, data in job.get("files", []):
-                (workdir / Path(name).name).write_bytes(data)
             finished, culprit = _attempt(isolation.command(chosen, runtime, workdir, slot), job, cases, skip, execution,
-                                         limits, start)
+                                         limits, start, workdir)
             if finished or culprit is None:
                 break
             if culprit != RESUME:
@@ -161,7 +169,8 @@ def _parse(line: bytes) -> dict:
     return message
 
 
-def _attempt(cmd, job, cases, skip, execution: Execution, limits: Limits, start: float) -> tuple[bool, int | None]:
+def _attempt(cmd, job, cases, skip, execution: Execution, limits: Limits, start: float,
+             workdir: Path) -> tuple[bool, int | None]:
     """One run of the runtime. Returns (finished, the cell to skip next time, or None to give up)."""
     # Code cells run again after a restart (they rebuild the notebook's state); finished tests do not.
     todo = [c for c in job["cells"] if c["index"] not in skip
@@ -169,7 +178,7 @@ def _attempt(cmd, job, cases, skip, execution: Execution, limits: Limits, start:
     header = {"cells": [{k: v for k, v in c.items() if k in ("index", "kind", "source", "driver")} for c in todo],
               "cell_timeout": limits.cell_seconds}
     process = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, stdin=subprocess.PIPE,
-                               preexec_fn=apply(limits), close_fds=True)
+                               preexec_fn=apply(limits), close_fds=True, cwd=workdir)
     with _LIVE_LOCK:
         _LIVE.add(process)
     channel = _Channel(process.stdin)
@@ -177,7 +186,7 @@ def _attempt(cmd, job, cases, skip, execution: Execution, limits: Limits, start:
     selector = selectors.DefaultSelector()
     selector.register(process.stdout, selectors.EVENT_READ)
     state = _State(todo, cases, execution, channel)
-    buffer, received, messages = b"", 0, 0
+    buffer = bytearray()
     try:
         while True:
             now = time.monotonic()
@@ -198,14 +207,17 @@ def _attempt(cmd, job, cases, skip, execution: Execution, limits: Limits, start:
             chunk = os.read(process.stdout.fileno(), 1 << 16)
             if not chunk:
                 break
-            received += len(chunk)
-            if received > limits.report_bytes:
+            execution.received += len(chunk)  # counted over every attempt of this submission
+            if execution.received > limits.report_bytes:
                 return False, state.fail(f"stopped: produced more than {limits.report_bytes >> 20} MB of output")
             buffer += chunk
-            *lines, buffer = buffer.split(b"\n")
+            if b"\n" not in chunk:
+                continue  # a long line arrives in pieces: split only once it ends
+            *lines, rest = bytes(buffer).split(b"\n")
+            buffer = bytearray(rest)
             for line in lines:
-                messages += 1
-                if messages > limits.max_messages:
+                execution.messages += 1
+                if execution.messages > limits.max_messages:
                     return False, state.fail(f"stopped: sent more than {limits.max_messages} messages")
                 try:
                     if state.receive(_parse(line)):

@@ -23,8 +23,10 @@ def dropout_forward(s: Session, a):
     x, p, seed = a["x"], a["p"], a["seed"]
     out, _ = _forward(s, x, p, "train", seed)
     again, _ = _forward(s, x, p, "train", seed)
+    other, _ = _forward(s, x, p, "train", seed + 1)
+    fresh = [_forward(s, x, p, "train")[0] for _ in range(2)]  # no seed: a new mask each call
     test, _ = _forward(s, x, p, "test")
-    return {"out": out, "again": again, "test": test}
+    return {"out": out, "again": again, "other seed": other, "no seed": fresh[0], "no seed again": fresh[1], "test": test}
 
 
 @driver("dropout_backward")

@@ -39,6 +39,8 @@ def _statistics(raw, inputs) -> dict:
         "std": std,
         "mean / std": float(w.mean() / std) if std > 0 else np.inf,
         "fraction beyond 2 std": float(np.mean(np.abs(w - w.mean()) > 2 * std)),
+        # The shape of the distribution: 0 for a Gaussian, -1.2 for a uniform, -2 for random signs.
+        "excess kurtosis": float(np.mean((w - w.mean()) ** 4) / std**4 - 3) if std > 0 else np.inf,
         **_reproducibility(raw),
     }
 
@@ -47,7 +49,10 @@ def _orthogonality(raw, inputs) -> dict:
     w = raw["w"]
     gain = 1.0 if inputs["gain"] is None else inputs["gain"]
     gram = w.T @ w if w.shape[0] >= w.shape[1] else w @ w.T
-    return {"orthogonality error": float(np.max(np.abs(gram - gain**2 * np.eye(len(gram))))), **_reproducibility(raw)}
+    # A random rotation spreads every row over all columns; a signed permutation is orthogonal too,
+    # but its entries are 0 and +-gain.
+    return {"orthogonality error": float(np.max(np.abs(gram - gain**2 * np.eye(len(gram))))),
+            "largest |entry| / gain": float(np.max(np.abs(w)) / gain), **_reproducibility(raw)}
 
 
 def _torch_statistics(name: str):
@@ -77,11 +82,14 @@ def _torch_statistics(name: str):
 REPRODUCIBILITY_RULES = {"same generator seed, same weights": Rule("absolute", 0.0),
                          "other seed, other weights": Rule("absolute", 0.0)}
 STATISTICS_RULES = {"std": Rule("relative", 0.05), "mean / std": Rule("absolute", 0.05),
-                    "fraction beyond 2 std": Rule("absolute", 0.01), **REPRODUCIBILITY_RULES}
+                    "fraction beyond 2 std": Rule("absolute", 0.01),
+                    "excess kurtosis": Rule("absolute", 0.3),  # its standard error is about 0.02 here
+                    **REPRODUCIBILITY_RULES}
 
 for _name in ("xavier_uniform", "xavier_normal", "kaiming_uniform", "kaiming_normal"):
     register(Check(_name, _name, cases=lambda n=_name: _cases(n, SHAPES), torch=_torch_statistics(_name),
                    rules=STATISTICS_RULES, derive=_statistics))
 
 register(Check("orthogonal", "orthogonal", cases=lambda: _cases("orthogonal", ORTHOGONAL_SHAPES), derive=_orthogonality,
-               rules={"orthogonality error": Rule("absolute", 1e-8), **REPRODUCIBILITY_RULES}))
+               rules={"orthogonality error": Rule("absolute", 1e-8), "largest |entry| / gain": Rule("absolute", 0.35),
+                      **REPRODUCIBILITY_RULES}))

@@ -52,11 +52,14 @@ def _kept(x, out) -> dict:
 
 
 def _forward_statistics(raw, inputs) -> dict:
-    x, out = inputs["x"], raw["out"]
-    if not _finite(out, raw["again"], raw["test"]):
+    x, out, p = inputs["x"], raw["out"], inputs["p"]
+    if not _finite(out, raw["again"], raw["test"], raw["other seed"], raw["no seed"], raw["no seed again"]):
         return {"all outputs finite": 0.0}
+    random = 0 < p < 1  # at p = 0 or 1 every mask is the same
     return {"all outputs finite": 1.0, **_kept(x, out),
             "same seed, same mask": float(np.array_equal(out, raw["again"])),
+            "other seed, other mask": float(not random or not np.array_equal(out != 0, raw["other seed"] != 0)),
+            "no seed, a new mask each call": float(not random or not np.array_equal(raw["no seed"] != 0, raw["no seed again"] != 0)),
             "test-mode change": float(np.max(np.abs(raw["test"] - x)))}
 
 
@@ -84,7 +87,8 @@ register(Check(
     rules={"all outputs finite": _ZERO, "kept fraction": Rule("absolute", 0.02),  # > 5 standard errors
            "scale of kept units": _SCALE, "spread of the scale": Rule("absolute", 1e-9),
            "fraction of examples sharing the first example's mask": Rule("absolute", 0.01),
-           "same seed, same mask": _ZERO, "test-mode change": _ZERO},
+           "same seed, same mask": _ZERO, "other seed, other mask": _ZERO, "no seed, a new mask each call": _ZERO,
+           "test-mode change": _ZERO},
 ))
 register(Check(
     "dropout_backward", "dropout_backward", cases=lambda: _cases("dropout_backward", large=True), derive=_backward_statistics,
