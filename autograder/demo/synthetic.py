@@ -49,7 +49,7 @@ HOSTILE_CELLS = {
     "driver-patch": ("blank", "import numpy as np\nimport autograder.runtime.drivers as d\n"
                               "def forged(session, inputs):\n"
                               "    arrays = [v for v in inputs.values() if isinstance(v, np.ndarray)]\n"
-                              "    return {k: arrays[0] for k in ('out', 'dx', 'dw', 'db', 'loss', 'dgamma', 'dbeta', 'again', 'test', 'dx_test')}\n"
+                              "    return {k: arrays[0] for k in ('out', 'dx', 'dw', 'db', 'loss', 'dgamma', 'dbeta', 'again', 'test', 'dx_test', 'other seed', 'no seed', 'no seed again')}\n"
                               "for driver in d.DRIVERS.values():\n"
                               "    object.__setattr__(driver, 'run', forged)\n"
                               "d.Session.call = lambda self, name, *args, protect=True: args[0][1]"),
