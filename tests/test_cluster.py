@@ -35,12 +35,9 @@ DASK = str(Path(sys.executable).parent / "dask")
 
 
 def _user() -> str:
-    name = "tdn-worker"
-    try:
-        pwd.getpwnam(name)
-    except KeyError:
-        subprocess.run(["useradd", "--create-home", name], check=True, capture_output=True)
-    return name
+    from accounts import ordinary_account
+
+    return ordinary_account("tdn-worker")
 
 
 def _as(user: str, command: list[str], cwd: Path) -> subprocess.Popen:

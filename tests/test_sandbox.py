@@ -175,12 +175,9 @@ def test_without_isolation_grading_refuses_unless_insecure(monkeypatch):
 # ------------------------------------------------------------------ an instructor who is not root
 
 def ordinary_user() -> str:
-    name = "tdn-instructor"
-    try:
-        pwd.getpwnam(name)
-    except KeyError:
-        subprocess.run(["useradd", "--create-home", name], check=True, capture_output=True)
-    return name
+    from accounts import ordinary_account
+
+    return ordinary_account("tdn-instructor")
 
 
 @pytest.mark.skipif(os.geteuid() != 0 or shutil.which("bwrap") is None, reason="needs root to create the user, and bubblewrap")
