@@ -79,7 +79,7 @@ def chromium():
     return path
 
 
-@pytest.fixture
+@pytest.fixture(scope="session")
 def traversable_interpreter():
     """Let other accounts reach this interpreter. Python may live under a 0700 home (pyenv in
     /root): search permission (o+x, not read) on the directories above it. Left in place: tests

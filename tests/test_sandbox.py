@@ -137,10 +137,10 @@ def test_a_case_past_its_budget_is_stopped_from_outside_even_when_the_signal_is_
 
 def test_a_message_out_of_order_is_a_violation_not_a_crash():
     cells = job(RELU)["cells"]
-    state = _State(cells, {"relu_forward": cases_of("relu_forward")}, Execution(), channel=type("C", (), {"send": lambda *a: None})())
+    state = _State(cells, {"relu_forward": cases_of("relu_forward")}, Execution(), channel=type("C", (), {"send": lambda *a: None, "send_raw": lambda *a: None})())
     with pytest.raises(Violation):
         state.receive({"cell": 1, "status": "started"})  # cell 0 comes first
-    state = _State(cells, {"relu_forward": cases_of("relu_forward")}, Execution(), channel=type("C", (), {"send": lambda *a: None})())
+    state = _State(cells, {"relu_forward": cases_of("relu_forward")}, Execution(), channel=type("C", (), {"send": lambda *a: None, "send_raw": lambda *a: None})())
     state.receive({"cell": 0, "status": "started"})
     state.receive({"cell": 0, "status": "done", "outputs": []})
     state.receive({"cell": 1, "status": "started"})

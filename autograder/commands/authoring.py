@@ -204,7 +204,8 @@ def demo_marking_problems(nb, where: str) -> list[str]:
 
 def prove_demo_marking(course_root: Path, assignment: str) -> list[str]:
     """Grade the source notebook (the reference) with and without its demonstration cells, in the
-    sandbox, and list every check whose score differs: a marking must change no grade."""
+    sandbox, and list every check whose score differs (a marking must change no grade) and every
+    cell of the reference that raises there."""
     from autograder import sandbox
     from autograder.grading import pipeline
     from autograder.grading.submission import Prepared, job_for, merge
@@ -212,14 +213,23 @@ def prove_demo_marking(course_root: Path, assignment: str) -> list[str]:
     path = Path(course_root) / "source" / assignment / f"{assignment}.ipynb"
     source = nbformat.read(path, as_version=4)
     merged, _ = merge(source, source)
-    scores = {}
+    scores, problems = {}, []
     for run_all in (True, False):
         job = {**job_for(merged, run_all=run_all), "files": pipeline.shipped_files(course_root, assignment)}
         prepared = Prepared("reference", assignment, path, merged, job)
         executed = pipeline.execute_job(job, pipeline.encoded_cases(assignment), sandbox.Limits().as_dict())
         scores[run_all] = {c: r.score for c, r in pipeline.judge_execution(prepared, executed, pipeline.points_of(assignment)).items()}
-    return [f"{path}: {check} scores {scores[True][check]:g} with the demonstration cells and {scores[False][check]:g} without"
-            for check in scores[True] if scores[True][check] != scores[False][check]]
+        # A cell of the reference that fails in the sandbox (the setup cell, say) would fail for
+        # every student too, and cost whatever depends on the names it did not define.
+        for index, outputs in sorted(executed["outputs"].items(), key=lambda item: int(item[0])):
+            for output in outputs:
+                if output.get("output_type") == "error":
+                    problems.append(f"{path}, cell {index}: the reference fails in the sandbox"
+                                    f"{'' if run_all else ' without the demonstration cells'}: "
+                                    f"{output.get('ename')}: {str(output.get('evalue'))[:300]}")
+    return list(dict.fromkeys(problems)) + [
+        f"{path}: {check} scores {scores[True][check]:g} with the demonstration cells and {scores[False][check]:g} without"
+        for check in scores[True] if scores[True][check] != scores[False][check]]
 
 
 def source_notebooks(course_root: Path) -> list[Path]:

@@ -68,7 +68,7 @@ def _outputs(captured, result) -> list[dict]:
 
 
 def main() -> int:
-    requests = os.fdopen(os.dup(0), "r", buffering=1)
+    requests = os.fdopen(os.dup(0), "rb")  # bytes: a case of several MB is one line, decoded once by json
     protocol = os.fdopen(os.dup(1), "w", buffering=1)
     devnull = os.open(os.devnull, os.O_RDWR)
     for fd in (0, 1, 2):
@@ -91,12 +91,22 @@ def main() -> int:
         return 1
 
 
+def make_shell():
+    """The IPython shell the cells run in (one per process). Its history lives in memory: a file
+    would be one more thing to leak, and a zygote's open file would be shared by its children."""
+    from IPython.core.interactiveshell import InteractiveShell
+    from traitlets.config import Config
+
+    config = Config()
+    config.HistoryManager.hist_file = ":memory:"
+    return InteractiveShell.instance(config=config)
+
+
 def _serve(job: dict, emit, receive) -> int:
     # A writable matplotlib cache, seeded from the grader's, so no font scan runs per submission.
     if os.environ.get("TDN_MPL_SEED") and os.path.isdir(os.environ["TDN_MPL_SEED"]):
         shutil.copytree(os.environ["TDN_MPL_SEED"], os.environ["MPLCONFIGDIR"], dirs_exist_ok=True)
 
-    from IPython.core.interactiveshell import InteractiveShell
     from IPython.utils.capture import capture_output
 
     from autograder.runtime import no_torch, wire
@@ -106,8 +116,11 @@ def _serve(job: dict, emit, receive) -> int:
     # Everything the loop below calls is bound here, before any student code can patch a module.
     drivers, decode = dict(load_all()), wire.decode
     no_torch.install()
-    shell = InteractiveShell.instance()
-    shell._showtraceback = lambda etype, evalue, stb: None  # errors are reported as structured outputs
+    shell = make_shell()
+    # Errors are reported as structured outputs (`_outputs`): IPython's own formatting of a
+    # traceback costs up to half a second per failing cell, for text nobody reads.
+    shell.showtraceback = lambda *args, **kwargs: None
+    shell._showtraceback = lambda etype, evalue, stb: None
     shell.enable_gui = lambda gui=None: None  # `%matplotlib inline` needs no event loop here
     signal.signal(signal.SIGALRM, _alarm)
     for cell in job["cells"]:

@@ -121,13 +121,39 @@ def command(chosen: str, runtime: Path, workdir: Path, slot: int) -> list[str]:
         env = environment(str(workdir), str(runtime), str(workdir / ".mplconfig"), str(workdir / ".ipython"))
         return ["env", "-i", *(f"{k}={v}" for k, v in env.items()), *run]
     if chosen == "root":
-        uid = str(FIRST_UID + slot)
-        run = ["setpriv", f"--reuid={uid}", f"--regid={uid}", "--clear-groups", "--inh-caps=-all", "--bounding-set=-all", *run]
+        run = ["setpriv", f"--reuid={slot_uid(slot)}", f"--regid={slot_uid(slot)}", "--clear-groups", "--inh-caps=-all",
+               "--bounding-set=-all", *run]
+    # /submission is a capped tmpfs, not a host folder: nothing a notebook writes reaches the host's
+    # disk, and the files the release ships are bound in read-only (no symlink games on restart).
+    shipped = []
+    for path in sorted(workdir.iterdir()):
+        shipped += ["--ro-bind", str(path), f"/submission/{path.name}"]
+    return _bwrap(chosen, runtime, {}) + shipped + ["--chdir", "/submission"] + run
+
+
+def zygote_command(chosen: str, runtime: Path, control_fd: int) -> list[str]:
+    """The command line of a slot's pre-warmed sandbox (`autograder.runtime.zygote`), in `chosen`
+    mode ('root' or 'rootless'). It starts with the namespaces and file system of `command`; its
+    children give each submission its own on top (see the zygote's docstring)."""
+    run = [str(Path(sys.executable)), "-m", "autograder.runtime.zygote"]
+    return _bwrap(chosen, runtime, {"TDN_CONTROL_FD": str(control_fd)}) + ["--chdir", "/submission"] + run
+
+
+def slot_uid(slot: int) -> int:
+    """As root, the unprivileged uid a slot's submissions run under: one per slot, so process
+    limits count per submission."""
+    return FIRST_UID + slot
+
+
+def _bwrap(chosen: str, runtime: Path, extra_env: dict[str, str]) -> list[str]:
+    """bubblewrap's arguments for the shared part of every sandbox: namespaces, environment, and
+    what of the file system exists in there."""
+    python = Path(sys.executable)
     cmd = ["bwrap", "--unshare-ipc", "--unshare-pid", "--unshare-net", "--unshare-uts", "--unshare-cgroup-try",
            "--die-with-parent", "--new-session", "--clearenv"]
     if chosen == "rootless":
         cmd += ["--unshare-user", "--cap-drop", "ALL"]
-    for key, value in environment("/submission", "/runtime", "/tmp/mplconfig", "/tmp/ipython").items():
+    for key, value in {**environment("/submission", "/runtime", "/tmp/mplconfig", "/tmp/ipython"), **extra_env}.items():
         cmd += ["--setenv", key, value]
     # A private /tmp first: an environment that lives under /tmp is then bound on top of it.
     cmd += ["--perms", "1777", "--size", str(TMPFS_BYTES), "--tmpfs", "/tmp", "--ro-bind", "/usr", "/usr", "--ro-bind", "/etc", "/etc"]
@@ -144,10 +170,5 @@ def command(chosen: str, runtime: Path, workdir: Path, slot: int) -> list[str]:
     for hidden in hidden_paths():
         if any(hidden == str(p) or hidden.startswith(f"{p}/") for p in (Path(sys.prefix), Path(sys.base_prefix))):
             cmd += ["--perms", "0555", "--tmpfs", hidden]
-    # /submission is a capped tmpfs, not a host folder: nothing a notebook writes reaches the host's
-    # disk, and the files the release ships are bound in read-only (no symlink games on restart).
     cmd += ["--ro-bind", str(runtime), "/runtime", "--perms", "0777", "--size", str(TMPFS_BYTES), "--tmpfs", "/submission"]
-    for shipped in sorted(workdir.iterdir()):
-        cmd += ["--ro-bind", str(shipped), f"/submission/{shipped.name}"]
-    cmd += ["--chdir", "/submission", "--proc", "/proc", "--dev", "/dev"]
-    return cmd + run
+    return cmd + ["--proc", "/proc", "--dev", "/dev"]

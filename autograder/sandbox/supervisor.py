@@ -26,11 +26,11 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from autograder.sandbox import isolation
+from autograder.sandbox import isolation, prewarm
 from autograder.sandbox.limits import Limits, apply
 
 RESUME = -1  # what `_attempt` returns to restart without skipping a cell (a test resumes at its next case)
-_LIVE: set[subprocess.Popen] = set()  # sandboxes running now, for kill_all on Ctrl-C
+_LIVE: set = set()  # sandboxes running now (_Cold or prewarm.Forked), for kill_all on Ctrl-C
 _LIVE_LOCK = threading.Lock()
 
 
@@ -65,15 +65,41 @@ def kill_all() -> None:
     with _LIVE_LOCK:
         processes = list(_LIVE)
     for process in processes:
-        _kill(process)
+        process.kill()
+    prewarm.stop_all()
 
 
-def _kill(process: subprocess.Popen) -> None:
-    try:
-        os.killpg(process.pid, signal.SIGKILL)
-    except (ProcessLookupError, PermissionError):
-        pass
-    process.wait()
+class _Cold:
+    """A sandbox started for one attempt only (no zygote to fork from), with prewarm.Forked's interface."""
+
+    preamble = b""
+
+    def __init__(self, cmd: list[str], limits: Limits, workdir: Path):
+        self.process = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, stdin=subprocess.PIPE,
+                                        preexec_fn=apply(limits), close_fds=True, cwd=workdir)
+        self.stdin, self.stdout = self.process.stdin, self.process.stdout
+
+    def poll(self) -> int | None:
+        return self.process.poll()
+
+    def wait(self, timeout: float | None = None) -> int | None:
+        try:
+            return self.process.wait(timeout)
+        except subprocess.TimeoutExpired:
+            return None
+
+    def kill(self) -> None:
+        try:
+            os.killpg(self.process.pid, signal.SIGKILL)
+        except (ProcessLookupError, PermissionError):
+            pass
+        self.process.wait()
+
+
+def _launch(chosen: str, runtime: Path, workdir: Path, slot: int, limits: Limits, files: list):
+    """One attempt's process: forked from the slot's pre-warmed sandbox where there is one."""
+    return prewarm.start(chosen, runtime, slot, limits.as_dict(), files) or \
+        _Cold(isolation.command(chosen, runtime, workdir, slot), limits, workdir)
 
 
 def _why_it_died(returncode: int) -> str:
@@ -93,7 +119,8 @@ def run_cells(job: dict, cases: dict[str, list[dict]], runtime: Path, limits: Li
 
     - job: {'cells': [{'index', 'kind': 'code', 'source'} | {'index', 'kind': 'test', 'check', 'driver'}],
             'files': [(name, bytes)]} where files are data the assignment ships beside its notebook
-    - cases: check id -> [{'inputs': encoded inputs, 'seconds': budget}], the same for every student
+    - cases: check id -> [{'inputs_json': encoded inputs as JSON text (or 'inputs': encoded inputs),
+             'seconds': budget}], the same for every student
     """
     chosen = chosen or isolation.require()
     start = time.monotonic()
@@ -112,8 +139,16 @@ def run_cells(job: dict, cases: dict[str, list[dict]], runtime: Path, limits: Li
             path.chmod(0o755 if path.is_dir() else 0o644)
         for attempt in range(limits.restarts + 1):
             execution.restarts = attempt
-            finished, culprit = _attempt(isolation.command(chosen, runtime, workdir, slot), job, cases, skip, execution,
-                                         limits, start, workdir)
+            launch = lambda: _launch(chosen, runtime, workdir, slot, limits, job.get("files", []))  # noqa: E731
+            for _ in range(3):
+                try:
+                    finished, culprit = _attempt(launch, job, cases, skip, execution, limits, start)
+                    break
+                except prewarm.ZygoteFailed:
+                    continue  # the warm sandbox died before this attempt began: the next launch starts another
+            else:
+                raise SandboxError("the pre-warmed sandbox kept dying before a notebook could start: "
+                                   "grade with TDN_PREWARM=0 and report this machine's set-up")
             if finished or culprit is None:
                 break
             if culprit != RESUME:
@@ -141,12 +176,16 @@ class _Channel:
         self.thread.start()
 
     def send(self, message: dict) -> None:
-        self.queue.put(json.dumps(message) + "\n")
+        self.queue.put((json.dumps(message) + "\n").encode())
+
+    def send_raw(self, data: bytes) -> None:
+        if data:
+            self.queue.put(data)
 
     def _write(self):
         while (line := self.queue.get()) is not None:
             try:
-                self.stream.write(line.encode())
+                self.stream.write(line)
                 self.stream.flush()
             except (BrokenPipeError, OSError, ValueError):
                 return
@@ -169,24 +208,23 @@ def _parse(line: bytes) -> dict:
     return message
 
 
-def _attempt(cmd, job, cases, skip, execution: Execution, limits: Limits, start: float,
-             workdir: Path) -> tuple[bool, int | None]:
+def _attempt(launch, job, cases, skip, execution: Execution, limits: Limits, start: float) -> tuple[bool, int | None]:
     """One run of the runtime. Returns (finished, the cell to skip next time, or None to give up)."""
     # Code cells run again after a restart (they rebuild the notebook's state); finished tests do not.
     todo = [c for c in job["cells"] if c["index"] not in skip
             and not (c["kind"] == "test" and c["index"] in execution.runs and all(r is not None for r in execution.runs[c["index"]]))]
     header = {"cells": [{k: v for k, v in c.items() if k in ("index", "kind", "source", "driver")} for c in todo],
               "cell_timeout": limits.cell_seconds}
-    process = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, stdin=subprocess.PIPE,
-                               preexec_fn=apply(limits), close_fds=True, cwd=workdir)
+    process = launch()
     with _LIVE_LOCK:
         _LIVE.add(process)
     channel = _Channel(process.stdin)
+    channel.send_raw(process.preamble)
     channel.send(header)
     selector = selectors.DefaultSelector()
     selector.register(process.stdout, selectors.EVENT_READ)
     state = _State(todo, cases, execution, channel)
-    buffer = bytearray()
+    buffer, ended = bytearray(), False
     try:
         while True:
             now = time.monotonic()
@@ -200,12 +238,13 @@ def _attempt(cmd, job, cases, skip, execution: Execution, limits: Limits, start:
                 if process.poll() is not None:
                     # Exited, but a leftover child may hold the pipe open: end the group, then
                     # read what is already there.
-                    _kill(process)
+                    process.kill()
                     if not selector.select(timeout=0):
                         break
                 continue
             chunk = os.read(process.stdout.fileno(), 1 << 16)
             if not chunk:
+                ended = True
                 break
             execution.received += len(chunk)  # counted over every attempt of this submission
             if execution.received > limits.report_bytes:
@@ -221,6 +260,7 @@ def _attempt(cmd, job, cases, skip, execution: Execution, limits: Limits, start:
                     return False, state.fail(f"stopped: sent more than {limits.max_messages} messages")
                 try:
                     if state.receive(_parse(line)):
+                        process.wait(2.0)  # it is exiting: a warm zygote need not be stopped for it
                         return True, None
                 except Violation as err:
                     if state.current is None and not state.started_any:
@@ -229,13 +269,18 @@ def _attempt(cmd, job, cases, skip, execution: Execution, limits: Limits, start:
     finally:
         selector.close()
         channel.close()
-        if process.poll() is None:
-            _kill(process)
+        # A process whose output ended is exiting: give it a moment to say how, rather than
+        # stopping it (and with it a warm zygote).
+        if process.poll() is None and not (ended and process.wait(1.0) is not None):
+            process.kill()
+        process.stdout.close()
         with _LIVE_LOCK:
             _LIVE.discard(process)
     returncode = process.wait()
     if state.current is not None:
         return False, state.fail(_why_it_died(returncode))
+    if not state.started_any and isinstance(process, prewarm.Forked) and not process.zygote.alive():
+        raise prewarm.ZygoteFailed("the zygote died before the notebook started")
     if not state.started_any:
         raise SandboxError(f"the sandbox did not start (exit code {returncode}): run `autograder grade` with --jobs 1 "
                            "and check that bubblewrap works on this machine")
@@ -263,7 +308,8 @@ class _State:
         if pending:
             self.case = pending[0]
             case = self.cases[self.current["check"]][self.case]
-            self.channel.send({"case": self.case, "inputs": case["inputs"], "seconds": case["seconds"]})
+            inputs = case["inputs_json"] if "inputs_json" in case else json.dumps(case["inputs"])
+            self.channel.send_raw(f'{{"case": {self.case}, "inputs": {inputs}, "seconds": {float(case["seconds"])!r}}}\n'.encode())
         else:
             self.case = None
             self.channel.send({"case": None})
