@@ -8,7 +8,7 @@ STAMP  := $(VENV)/.installed
 # and graded kernels run side by side on few cores, where spinning OpenBLAS threads stall NumPy.
 RUN    := PATH="$(CURDIR)/$(BIN):$$PATH" MPLBACKEND=Agg OPENBLAS_NUM_THREADS=1 OMP_NUM_THREADS=1
 
-.PHONY: install demo test clean book
+.PHONY: install demo test clean book self-study
 
 install: $(STAMP)
 
@@ -28,6 +28,11 @@ $(STAMP): pyproject.toml
 
 demo: $(STAMP)
 	$(RUN) $(BIN)/autograder demo
+
+# The assignments for self-learners, into self-study/: hidden tests run the full check in their own
+# kernel. Never into assignments/release/ (the instructor's).
+self-study: $(STAMP)
+	$(RUN) $(BIN)/autograder self-study
 
 test: $(STAMP)
 	$(RUN) $(BIN)/python -m pytest -n 2 --dist loadgroup --durations=15

@@ -156,6 +156,20 @@ def cmd_demo(args) -> int:
     return run_demo(args.output, _assignments(args))
 
 
+def cmd_self_study(args) -> int:
+    """Build the self-study edition: hidden tests that run the full check in the learner's kernel."""
+    from autograder.commands import selfstudy
+
+    try:
+        lines = selfstudy.build(args.course, args.out, _assignments(args), force=args.force)
+    except selfstudy.SelfStudyError as err:
+        print(f"autograder: {err}", file=sys.stderr)
+        return 2
+    print("\n".join(lines))
+    print(f"self-study edition in {args.out.resolve()}: open it with `{Path(sys.executable).parent / 'jupyter'} lab {args.out}`")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="autograder", description=__doc__.splitlines()[0])
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
@@ -201,6 +215,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--out", type=Path, default=Path("student-bundle.zip"), help="the zip to write (default: %(default)s)")
     p = add("demo", cmd_demo, "grade a synthetic class with real nbgrader and print the gradebook")
     p.add_argument("--output", type=Path, default=Path("demo-output"), help="where the demo course goes (default: %(default)s)")
+    p = add("self-study", cmd_self_study, "build the self-study edition: hidden tests run the full check in the "
+            "learner's own kernel and print the feedback (no grade; never into the course)")
+    p.add_argument("--out", type=Path, default=Path("self-study"), help="where the edition goes (default: %(default)s)")
+    p.add_argument("--force", action="store_true", help="rebuild notebooks already there (their work is lost)")
     return parser
 
 
