@@ -5,7 +5,8 @@ versions with nbgrader, hands in a class for all four assignments (ada: the refe
 grace and alan: realistic mistakes from the catalogue; blank: the untouched release; and hostile
 students who loop forever, crash the process, patch NumPy and the checker, read the instructor's
 sources, tamper with the test cells, hand in broken JSON or a renamed notebook), grades all of it
-in parallel and sandboxed, writes feedback and both CSVs, and prints the gradebook.
+in parallel and sandboxed, writes feedback, both CSVs and the instructor's report (`autograder report`),
+and prints the gradebook.
 """
 from __future__ import annotations
 
@@ -13,7 +14,7 @@ import time
 from pathlib import Path
 
 from autograder import sandbox
-from autograder.commands import authoring, export, feedback
+from autograder.commands import authoring, export, feedback, report
 from autograder.commands.courses import DEFAULT_COURSE, copy_course, summary_table
 from autograder.demo import synthetic
 from autograder.grading import nbgrader_cli, pipeline
@@ -62,6 +63,7 @@ def run_demo(output: Path, assignments: list[str]) -> int:
         feedback.generate(course, assignment)
     print(f"nbgrader CSV: {export.nbgrader_csv(course, output / 'grades.csv', overwrite=True)}")
     print(f"Canvas CSV:   {export.canvas_csv(course, output / 'canvas.csv', assignments, None, overwrite=True)}")
+    report.run(course, assignments, output / "reports")
     print()
     print(gradebook_table(course, assignments))
     print("\nAutograded points only: written answers wait for manual grading (`nbgrader formgrader`).")

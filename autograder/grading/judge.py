@@ -50,6 +50,7 @@ class CaseVerdict:
     label: str
     findings: list[Finding]
     hint: str | None = None
+    mistake: str | None = None  # slug of the catalogued mistake behind `hint` (unique within the check)
     note: str | None = None  # values right, shape squeezable: passes, with a deduction
     edge: bool = False  # see autograder.spec.checks.Case
 
@@ -285,7 +286,8 @@ def _judge_case(check: Check, index: int, case: Case, run: Run, known) -> CaseVe
         findings.append(_difference(check, key, value, oracle[key] if against == "PyTorch" else expected, against, floor))
     verdict = CaseVerdict(case.label, findings, note=note)
     if not verdict.passed:
-        verdict.hint = _mistake_hint(check, index, case, actual, reference, known, floor)
+        matched = _known_mistake(check, index, case, actual, reference, known, floor)
+        verdict.hint, verdict.mistake = (matched.hint, matched.slug) if matched else (None, None)
     return verdict
 
 
@@ -343,8 +345,8 @@ def _constant_ratio(actual: np.ndarray, expected: np.ndarray) -> float | None:
     return r if abs(r - 1) > 1e-6 and np.allclose(ratios, r, rtol=1e-6, atol=0) else None
 
 
-def _mistake_hint(check: Check, index: int, case: Case, actual: dict, reference: dict, known, floor: float) -> str | None:
-    """The hint of the first known mistake that explains every output it changes."""
+def _known_mistake(check: Check, index: int, case: Case, actual: dict, reference: dict, known, floor: float):
+    """The first known mistake that explains every output it changes (or None)."""
     for m in known:
         variant = _cached(("mistake", check.check_id, index, m.slug),
                           lambda m=m: trusted_run(check, _mistake_namespace(m), case))
@@ -356,7 +358,7 @@ def _mistake_hint(check: Check, index: int, case: Case, actual: dict, reference:
             continue
         changed = [k for k in reference if k in outputs and not _same(check, k, outputs[k], reference[k], floor)]
         if changed and all(k in actual and _same(check, k, actual[k], outputs[k], floor) for k in changed):
-            return m.hint
+            return m
     return None
 
 
@@ -389,19 +391,21 @@ def attribute(reports: dict[str, Report], checks: dict[str, Check]) -> None:
     """Put a note first in every failing check whose failure may come from another graded function
     that failed its own check (a network built on a wrong layer, a backward pass whose cache came
     from a wrong forward pass)."""
-    by_function = {}
-    for check_id, report in reports.items():
-        by_function.setdefault(checks[check_id].function, []).append(report)
     for check_id, report in reports.items():
         if report.passed:
             continue
-        failed = [name for name in checks[check_id].uses
-                  if any(not r.passed for r in by_function.get(name, []))]
+        failed = failed_dependencies(check_id, reports, checks)
         if failed:
             names = ", ".join(failed)
             report.notes.insert(0, f"{names} failed {'its' if len(failed) == 1 else 'their'} own test; "
                                    f"{report.function} calls {'it' if len(failed) == 1 else 'them'}, "
                                    f"so fix {names} first: this failure may come from there")
+
+
+def failed_dependencies(check_id: str, reports: dict[str, Report], checks: dict[str, Check]) -> list[str]:
+    """The graded functions that check `check_id` calls and that failed their own check."""
+    failed = {checks[c].function for c, r in reports.items() if not r.passed}
+    return [name for name in checks[check_id].uses if name in failed]
 
 
 def check_namespace(check_id: str, namespace: dict, points: float | None = None, seconds: float | None = None) -> Report:

@@ -24,7 +24,7 @@ import nbformat
 from tqdm.auto import tqdm
 
 from autograder import sandbox
-from autograder.grading import gradebook, state
+from autograder.grading import gradebook, records, state
 from autograder.grading.judge import CaseVerdict, Finding, Report, assess, attribute
 from autograder.grading.notebook import autograded_notebook
 from autograder.grading.runs import read_run
@@ -56,9 +56,11 @@ class Outcome:
 
 @lru_cache(maxsize=None)
 def encoded_cases(assignment: str) -> dict[str, list[dict]]:
-    """Check id -> its cases as wire data, generated once per process: the same for every student."""
+    """Check id -> its cases as wire data, generated once per process: the same for every student.
+    The inputs are serialized here, once (`inputs_json`): a1's are 25 MB, sent to every sandbox."""
     checks = load_all()
-    return {item.check_id: [{"inputs": wire.encode(c.inputs), "seconds": c.seconds} for c in checks[item.check_id].cases()]
+    return {item.check_id: [{"inputs_json": json.dumps(wire.encode(c.inputs)), "seconds": c.seconds}
+                            for c in checks[item.check_id].cases()]
             for item in registry.graded(assignment)}
 
 
@@ -272,6 +274,7 @@ def _finish(course_root: Path, gb: gradebook.Gradebook, prepared: Prepared, exec
     comments = {"*": "; ".join(prepared.notes)} if prepared.notes else {}
     gb.write(assignment, prepared.student, scores, comments, _unchanged_answers(prepared, release), _timestamp(stamp.parent))
     total = round(sum(scores.values()), 2)
+    records.write(folder, prepared, executed, reports)
     state.atomic_write(folder / state.STATE_FILE, json.dumps({"digest": prepared.digest, "score": total}))
     incidents = sorted(set(executed["incidents"].values()))
     message = "; ".join(prepared.notes + incidents[:2])
