@@ -20,9 +20,12 @@ def install() -> str | None:
     return shutil.which("chromium")
 
 
+# Headless, with no network services of its own (this machine's network is closed).
+FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+         "--disable-component-update", "--disable-sync", "--no-first-run", "--hide-scrollbars"]
+
+
 def run(chromium: str, tmp_path: pathlib.Path, *args: str) -> subprocess.CompletedProcess:
     """Chromium headless with no network services of its own; `args` say what to do (--dump-dom URL, ...)."""
-    flags = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-             "--disable-component-update", "--disable-sync", "--no-first-run", "--hide-scrollbars",
-             f"--user-data-dir={tmp_path / 'profile'}", "--virtual-time-budget=20000"]
+    flags = [*FLAGS, f"--user-data-dir={tmp_path / 'profile'}", "--virtual-time-budget=20000"]
     return subprocess.run([chromium, *flags, *args], capture_output=True, text=True, timeout=180)

@@ -276,3 +276,14 @@ def test_a_network_built_on_a_failing_layer_says_to_fix_that_layer_first(fresh_k
     assert "Note: affine_forward failed its own test; TwoLayerNet calls it, so fix affine_forward first" in network
     assert again.count("Note:") == 1
     assert fixed.startswith(": PASSED") and "Note:" not in fixed
+
+
+def test_the_edition_has_no_cell_that_asks_a_feedback_service(built):
+    from autograder.commands.selfstudy import SERVICE_CELL_IDS
+
+    release = nbformat.read(DEFAULT_COURSE / "source" / "a1_backprop" / "a1_backprop.ipynb", as_version=4)
+    assert {c.get("id") for c in release.cells} >= set(SERVICE_CELL_IDS)  # the source has them
+    assert len(list(built[2].rglob("*.ipynb"))) == len(registry.ASSIGNMENTS)
+    for notebook in sorted(built[2].rglob("*.ipynb")):
+        cells = nbformat.read(notebook, as_version=4).cells
+        assert not any("ask_hidden_tests" in c.source for c in cells), notebook

@@ -125,6 +125,15 @@ def cmd_export(args) -> int:
     return 0
 
 
+def cmd_report(args) -> int:
+    """What the class got wrong: per assignment a self-contained HTML page and CSVs, and a page across them."""
+    from autograder.commands import report
+
+    to = args.to if args.to is not None else args.course / "reports"
+    return report.run(args.course, _assignments(args), to, args.service_db, not args.no_similarity,
+                      explicit=bool(args.assignments))
+
+
 def cmd_audit(args) -> int:
     """Re-check graded submissions from scratch; list differing scores and forbidden imports."""
     from autograder.grading.audit import audit_assignment
@@ -170,6 +179,20 @@ def cmd_self_study(args) -> int:
     return 0
 
 
+def cmd_serve(args) -> int:
+    """Answer students' requests for the hidden tests' feedback before the deadline (an HTTP service)."""
+    from autograder.commands import serve
+
+    return serve.serve(args)
+
+
+def cmd_tokens(args) -> int:
+    """Issue, revoke or list the students' tokens for the feedback service."""
+    from autograder.commands import serve
+
+    return serve.tokens(args)
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="autograder", description=__doc__.splitlines()[0])
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
@@ -208,6 +231,12 @@ def build_parser() -> argparse.ArgumentParser:
     p = add("export", cmd_export, "write grades.csv (nbgrader) and canvas.csv (Canvas gradebook import)")
     p.add_argument("--to", type=Path, default=Path("."), help="output folder (default: here)")
     p.add_argument("--roster", type=Path, help="CSV with student_id, lms_id, name, section for the Canvas columns")
+    p = add("report", cmd_report, "after grading: common mistakes, uncatalogued failures, incidents, feedback-service "
+            "use and similar submissions, per assignment (HTML and CSV)")
+    p.add_argument("--to", type=Path, default=None, help="output folder (default: reports/ in the course root)")
+    p.add_argument("--service-db", metavar="URL", default=None,
+                   help="the feedback service's database (default: .tdn-service/service.sqlite in the course, if there)")
+    p.add_argument("--no-similarity", action="store_true", help="leave out the similarity of submissions")
     p = add("audit", cmd_audit, "re-check graded submissions cleanly; list differing scores and forbidden imports")
     p.add_argument("--jobs", "-j", type=int, default=None, help="submissions re-checked at once (default: the cores)")
     p.add_argument("--insecure", action="store_true", help="re-check even where no sandbox can be had")
@@ -219,6 +248,15 @@ def build_parser() -> argparse.ArgumentParser:
             "learner's own kernel and print the feedback (no grade; never into the course)")
     p.add_argument("--out", type=Path, default=Path("self-study"), help="where the edition goes (default: %(default)s)")
     p.add_argument("--force", action="store_true", help="rebuild notebooks already there (their work is lost)")
+    from autograder.commands import serve
+
+    p = add("serve", cmd_serve, "the feedback service: students send a notebook before the deadline and read what the "
+            "hidden tests say (no grade is written)")
+    serve.add_serve_options(p)
+    p = sub.add_parser("tokens", help="issue, revoke or list students' tokens for the feedback service",
+                       description="issue, revoke or list students' tokens for the feedback service")
+    serve.add_tokens_options(p)
+    p.set_defaults(func=cmd_tokens)
     return parser
 
 
