@@ -12,6 +12,7 @@ import shutil
 import subprocess
 import sys
 import tempfile
+import time
 from pathlib import Path
 
 import pytest
@@ -24,9 +25,9 @@ ENV = {"PATH": f"{Path(sys.executable).parent}:/usr/bin:/bin", "MPLBACKEND": "Ag
 pytestmark = pytest.mark.skipif(sandbox.mode() not in ("root", "rootless"), reason="needs bubblewrap")
 
 
-def probe(as_user: str | None = None, **env) -> dict:
+def probe(as_user: str | None = None, *args: str, **env) -> dict:
     if as_user is None:
-        result = subprocess.run([sys.executable, str(PROBE)], capture_output=True, text=True, timeout=300,
+        result = subprocess.run([sys.executable, str(PROBE), *args], capture_output=True, text=True, timeout=300,
                                 env={**ENV, **env}, cwd=ROOT)
     else:
         work = Path(tempfile.mkdtemp(prefix="tdn-prewarm-"))
@@ -35,7 +36,8 @@ def probe(as_user: str | None = None, **env) -> dict:
         script = (work / PROBE.name)
         script.write_text(script.read_text().replace("Path(__file__).resolve().parents[1]", repr(str(ROOT))))
         script.chmod(0o644)
-        result = subprocess.run(["su", as_user, "-s", "/bin/sh", "-c", f"cd {work} && {sys.executable} {script}"],
+        command = f"cd {work} && {sys.executable} {script} {' '.join(args)}"
+        result = subprocess.run(["su", as_user, "-s", "/bin/sh", "-c", command],
                                 capture_output=True, text=True, timeout=300, env={**ENV, **env})
     assert result.returncode == 0, result.stderr[-3000:]
     return json.loads(result.stdout.strip().splitlines()[-1])
@@ -48,13 +50,17 @@ def as_root():
     return probe()
 
 
-@pytest.fixture(scope="module")
-def rootless(traversable_interpreter):
+def ordinary() -> str:
     if os.geteuid() != 0 or shutil.which("su") is None:
         pytest.skip("needs root to create the ordinary account")
     from accounts import ordinary_account
 
-    return probe(ordinary_account("tdn-instructor"))
+    return ordinary_account("tdn-instructor")
+
+
+@pytest.fixture(scope="module")
+def rootless(traversable_interpreter):
+    return probe(ordinary())
 
 
 @pytest.fixture(params=["as_root", "rootless"])
@@ -68,9 +74,14 @@ def test_the_probe_ran_in_the_mode_it_proves(as_root, rootless):
 
 def test_the_submission_that_leaves_things_behind_really_did_so(report):
     # Otherwise the proofs below would prove nothing: its writes to shipped files failed, its
-    # background process was running when its cell ended, and it still graded.
-    printed = report["leave_behind"]["printed"]
-    assert "DONE" not in printed and "LEFTOVER running" in printed
+    # background processes were running when its cell ended (the nested one where this machine
+    # gives an unprivileged process a user namespace), what it may write it wrote, its SysV
+    # segment was made, and it still graded.
+    printed, planted = report["leave_behind"]["printed"], report["leave_behind"]["planted"]
+    assert "DONE" not in printed and "LEFTOVER running" in printed and "NESTED not started" not in printed
+    writable = ("/tmp/planted", "/submission/planted", "~/planted.txt", "/dev/shm/planted")
+    assert {path: planted[path] for path in writable} == dict.fromkeys(writable, "written")
+    assert planted["shared memory"] == "A"
     assert report["leave_behind"]["score"] == 1.0
 
 
@@ -82,6 +93,41 @@ def test_later_submissions_come_from_the_same_warm_zygote(report):
 def test_no_file_of_one_submission_is_seen_by_the_next_and_shipped_files_stay_as_shipped(report):
     for seen in report["looks"]:
         assert seen["files"] == [] and seen["shipped"] == "as shipped"
+
+
+def test_what_every_child_of_a_zygote_shares_is_read_only_to_a_submission(report):
+    # Rootless, a child owns the zygote's root, its /dev and the directories bubblewrap made above
+    # the Python environment: were they writable, a file there would wait for the next submission.
+    planted = report["leave_behind"]["planted"]
+    shared = ["/planted", "/dev/planted", str(Path(sys.prefix).parent / "planted")]
+    assert {path: planted[path] for path in shared} == dict.fromkeys(shared, "OSError")  # EROFS
+
+
+def test_no_sysv_ipc_object_of_one_submission_is_seen_by_the_next(report):
+    assert [seen["shared memory"] for seen in report["looks"]] == [None, None]
+
+
+def test_kernel_keyrings_are_refused_so_no_key_carries_over_and_the_graders_stay_out_of_reach(report):
+    # A uid's user keyring outlives every process (as root, the slot's uid is the same for the next
+    # submission); a session keyring is shared by every process that inherited it, the grader's too.
+    assert report["grader_secret_readable_outside"]
+    planted = report["leave_behind"]["planted"]
+    assert (planted["user key"], planted["session key"]) == ("Function not implemented",) * 2
+    for seen in report["looks"]:
+        assert seen["keys"] == [None, None] and seen["grader secret"] is None
+
+
+def test_a_root_zygote_holds_only_the_capabilities_its_children_need_and_the_syscall_filter(as_root):
+    numbers = {"CAP_SETGID": 6, "CAP_SETUID": 7, "CAP_SETPCAP": 8, "CAP_SYS_ADMIN": 21}
+    expected = sum(1 << numbers[name] for name in sandbox.isolation.ZYGOTE_CAPABILITIES)
+    status = as_root["zygote_status"]
+    assert int(status["CapEff"], 16) == int(status["CapPrm"], 16) == expected
+    assert status["Seccomp"] == "2"  # a filter
+
+
+def test_no_file_descriptor_or_zombie_of_the_grader_is_left_per_submission(report):
+    # Seven submissions after the first (a crash, zygotes killed and replaced, a thread, among them).
+    assert report["fds"]["after"] == report["fds"]["warm"] and report["fds"]["zombies"] == 0
 
 
 def test_environment_modules_and_library_patches_do_not_carry_over(report):
@@ -112,6 +158,12 @@ def test_no_process_of_a_submission_outlives_it(report):
         assert seen["pids"] == [1, 2]  # its own init and itself: nothing of the one before
 
 
+def test_the_init_of_a_submissions_namespace_outlives_a_sigint_from_the_notebook(report):
+    # Were it stopped, the notebook would die with it, mid-cell, with an exit code that reads as its own fault.
+    assert [seen["interrupted init"] for seen in report["looks"]] == ["refused" if report["mode"] == "root" else "sent"] * 2
+    assert report["look_scores"] == [1.0, 1.0]
+
+
 def test_submissions_run_with_no_capabilities_and_no_new_privileges(report):
     for seen in report["looks"]:
         caps = seen["capabilities"]
@@ -135,9 +187,52 @@ def test_a_zygote_that_dies_is_replaced_and_the_next_submission_grades(report):
     assert report["after_zygote_died"]["zygote"] not in (None, report["after_crash"]["zygote"])
 
 
+def test_a_zygote_started_for_a_thread_that_ended_serves_the_next_thread_on_its_slot(report):
+    # bubblewrap's --die-with-parent is about the thread that started it: a zygote must not die
+    # with the grading thread that happened to need it first (under the next one's submission).
+    ended = report["after_thread_ended"]
+    assert ended["zygote_of_thread"] is not None and ended["zygote"] == ended["zygote_of_thread"]
+    assert ended["scores"] == [1.0, 1.0]
+
+
+def test_no_process_of_a_submission_outlives_its_grader_killed_in_the_middle_of_it():
+    grader = subprocess.Popen([sys.executable, str(PROBE), "--until-killed"], stdout=subprocess.PIPE, text=True,
+                              env=ENV, cwd=ROOT)
+    mark = grader.stdout.readline().strip()
+    running = lambda: subprocess.run(["pgrep", "-f", mark], capture_output=True).returncode == 0  # noqa: E731
+    deadline = time.monotonic() + 60
+    while not running() and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert running(), "the looping submission never started its process"
+    grader.kill()
+    grader.wait()
+    deadline = time.monotonic() + 20
+    while running() and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert not running()
+
+
 def test_without_a_zygote_every_submission_gets_a_cold_sandbox_with_the_same_guarantees():
     cold = probe(TDN_PREWARM="0")
     assert cold["leave_behind"]["zygote"] is None and cold["look_zygotes"] == [None, None]
     for seen in cold["looks"]:
         assert seen["files"] == [] and seen["env"] is None and seen["shipped"] == "as shipped"
+        assert seen["shared memory"] is None and seen["keys"] == [None, None] and seen["grader secret"] is None
     assert "SIGSEGV" in cold["crash"]["incidents"]["0"] and cold["after_crash"]["score"] == 1.0
+
+
+def test_where_nested_user_namespaces_are_refused_rootless_grading_falls_back_to_cold_sandboxes(traversable_interpreter):
+    # 31 user namespaces deep, bubblewrap's are the kernel's last: the zygote starts, its children
+    # cannot get one of their own. Grading must go on, in a cold sandbox per attempt.
+    refused = probe(ordinary(), "--nested-user-namespaces-refused")
+    assert refused["mode"] == "rootless"
+    assert refused["scores"] == [1.0, 1.0] and refused["incidents"] == [{}, {}]
+    assert refused["zygotes"] == [None, None]
+    # And a cold rootless sandbox keeps what the warm ones do: its root and /dev read-only, no
+    # keyring, nothing of the submission before.
+    shared = ["/planted", "/dev/planted", str(Path(sys.prefix).parent / "planted")]
+    assert {path: refused["planted"][path] for path in shared} == dict.fromkeys(shared, "OSError")
+    assert refused["planted"]["session key"] == "Function not implemented"
+    seen = refused["seen"]
+    assert seen["files"] == [] and seen["shared memory"] is None and seen["keys"] == [None, None]
+    assert seen["grader secret"] is None

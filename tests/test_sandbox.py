@@ -119,6 +119,14 @@ def test_a_forged_protocol_message_costs_its_cell_and_nothing_else(kind):
     assert score(execution, 2) == 1  # the restart ran past the forger: the test after it is intact
 
 
+@needs_isolation
+def test_a_cell_that_closes_the_graders_channel_and_runs_on_costs_that_cell_only():
+    hang_up = "import os, time\nfor fd in range(3, 64):\n    try:\n        os.close(fd)\n    except OSError:\n        pass\ntime.sleep(60)\n"
+    execution = run(job(RELU, hang_up))
+    assert "closed its channel to the grader" in execution.incidents.get(1, ""), execution.incidents
+    assert score(execution, 2) == 1  # stopped at once, not at the cell's time limit, and restarted past it
+
+
 def test_a_case_past_its_budget_is_stopped_from_outside_even_when_the_signal_is_blocked():
     slow = "import signal, time\nimport numpy as np\n" \
            "def relu_forward(x):\n    signal.setitimer(signal.ITIMER_PROF, 0)\n    signal.signal(signal.SIGPROF, signal.SIG_IGN)\n" \

@@ -4,11 +4,15 @@ It starts once, already inside the slot's bubblewrap sandbox, imports what every
 (NumPy, matplotlib with Agg, IPython, `course` and this runtime), and then only forks. It never
 runs a line of student code: each submission attempt runs in a child that gets, before any cell:
 
-- a new mount namespace with its own empty /tmp and /submission (both capped tmpfs) and the
-  files its assignment ships bound read-only into /submission, and a new PID namespace whose
-  init dies with the submission, so nothing it started survives into the next one;
+- a new mount namespace with its own empty /tmp, /submission and /dev/shm (capped tmpfs) and the
+  files its assignment ships bound read-only into /submission; everything else it sees is the
+  zygote's and read-only (`isolation` makes the sandbox's root and /dev so);
+- a new PID namespace whose init dies with the submission, so nothing it started survives into
+  the next one, and a new IPC namespace, so no SysV or POSIX message queue, semaphore or shared
+  memory segment does either;
 - the submission's resource limits, the slot's uid (as root) or no capabilities at all (in a
-  user namespace of its own, rootless), and no_new_privs;
+  user namespace of its own, rootless), and no_new_privs; the sandbox's system-call filter
+  (`isolation.syscall_filter`, no kernel keyrings) is the zygote's, inherited;
 - a fresh random seed; every other piece of state (environment, `sys.modules`, matplotlib's
   rcParams) is the zygote's untouched copy, so what one submission changes dies with it.
 
@@ -16,7 +20,9 @@ The zygote talks to the supervisor over one Unix seqpacket socket (its number in
 TDN_CONTROL_FD), a JSON object per message:
   from the supervisor: {"fork": id, "uid": n or null, "limits": {...}, "tmpfs_bytes": n}
                        with two file descriptors attached: the child's stdin and stdout pipes
-  to the supervisor:   {"ready": true} once warm; {"exited": id, "status": code} per child, where
+  to the supervisor:   {"ready": true} once warm (or {"fatal": why}, where its children could not be
+                       isolated: the supervisor then starts cold sandboxes);
+                       {"exited": id, "status": code} per child, where
                        code is its exit code, or 128 + N when signal N killed it (as bubblewrap
                        reports it)
 On the child's stdin the supervisor first sends its setup, `<length>\n{"files": [[name, base64], ...]}`,
@@ -34,9 +40,10 @@ import signal
 import socket
 import sys
 
-CLONE_NEWNS, CLONE_NEWPID, CLONE_NEWUSER = 0x00020000, 0x20000000, 0x10000000
+CLONE_NEWNS, CLONE_NEWPID, CLONE_NEWUSER, CLONE_NEWIPC = 0x00020000, 0x20000000, 0x10000000, 0x08000000
 MS_RDONLY, MS_NOSUID, MS_NODEV, MS_REMOUNT, MS_BIND, MS_REC, MS_PRIVATE = 1, 2, 4, 32, 4096, 16384, 1 << 18
-PR_SET_PDEATHSIG, PR_CAPBSET_DROP, PR_SET_NO_NEW_PRIVS, PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL = 1, 24, 38, 47, 4
+PR_SET_PDEATHSIG, PR_SET_DUMPABLE, PR_CAPBSET_DROP, PR_SET_NO_NEW_PRIVS = 1, 4, 24, 38
+PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL = 47, 4
 _LIBC = ctypes.CDLL(None, use_errno=True)
 
 
@@ -108,23 +115,54 @@ def _drop_capabilities() -> None:
         raise RuntimeError(f"capabilities left after dropping them: {sets}")
 
 
-def _enter_namespaces(rootless: bool) -> None:
-    """New mount and PID namespaces for the children of this process (and a user namespace,
+def _rootless() -> bool:
+    """Whether this zygote runs rootless: bubblewrap keeps the account's uid in its user
+    namespace, and maps root only when started as root."""
+    return os.getuid() != 0
+
+
+def _enter_namespaces() -> None:
+    """New mount, PID and IPC namespaces for the children of this process (and a user namespace,
     rootless, where mounting needs one)."""
-    if rootless:
+    if _rootless():
         uid, gid = os.getuid(), os.getgid()
-        _check(_LIBC.unshare(CLONE_NEWUSER | CLONE_NEWNS | CLONE_NEWPID), "unshare")
+        _check(_LIBC.unshare(CLONE_NEWUSER | CLONE_NEWNS | CLONE_NEWPID | CLONE_NEWIPC), "unshare")
         for name, text in (("setgroups", "deny"), ("uid_map", f"{uid} {uid} 1"), ("gid_map", f"{gid} {gid} 1")):
             with open(f"/proc/self/{name}", "w") as f:
                 f.write(text)
     else:
-        _check(_LIBC.unshare(CLONE_NEWNS | CLONE_NEWPID), "unshare")
+        _check(_LIBC.unshare(CLONE_NEWNS | CLONE_NEWPID | CLONE_NEWIPC), "unshare")
     _mount(None, "/", None, MS_REC | MS_PRIVATE)
 
 
+def _isolation_refused() -> str | None:
+    """Why this machine will not give a child the namespaces `_enter_namespaces` creates (a
+    nested user namespace is refused by some kernels, containers and security modules), or None.
+    Tried once, in a child that exits at once, before the zygote says it is ready."""
+    read, write = os.pipe()
+    pid = os.fork()
+    if pid == 0:
+        code = 1
+        try:
+            os.close(read)
+            _enter_namespaces()
+            code = 0
+        except BaseException as err:  # noqa: BLE001 - reported through the pipe
+            os.write(write, f"{type(err).__name__}: {err}".encode()[:1000])
+        finally:
+            os._exit(code)
+    os.close(write)
+    with os.fdopen(read, "rb") as pipe:
+        why = pipe.read().decode(errors="replace")
+    status = os.waitpid(pid, 0)[1]
+    return None if os.waitstatus_to_exitcode(status) == 0 else why or f"exit status {status}"
+
+
 def _fresh_filesystem(files: list, tmpfs_bytes: int) -> None:
-    """An empty /tmp and /submission of this attempt's own; the shipped files read-only in it."""
-    for target in ("/tmp", "/submission"):
+    """An empty /tmp, /submission and /dev/shm of this attempt's own (the zygote's are shared by
+    every child); the shipped files read-only in /submission."""
+    shm = ["/dev/shm"] if os.path.isdir("/dev/shm") and not os.path.islink("/dev/shm") else []
+    for target in ("/tmp", "/submission", *shm):
         _mount("tmpfs", target, "tmpfs", MS_NOSUID | MS_NODEV, f"size={tmpfs_bytes},mode=1777")
     for name, data in files:
         path = "/submission/" + os.path.basename(name)
@@ -135,14 +173,21 @@ def _fresh_filesystem(files: list, tmpfs_bytes: int) -> None:
         _mount(path, path, None, MS_BIND)
         _mount(path, path, None, MS_BIND | MS_REMOUNT | MS_RDONLY | MS_NOSUID | MS_NODEV)
     _mount("proc", "/proc", "proc", MS_NOSUID | MS_NODEV)
+    os.chdir("/submission")  # not the zygote's own /submission, which every child shares
 
 
 def _limit(limits: dict) -> None:
-    for which, value in ((resource.RLIMIT_AS, limits["memory_bytes"]), (resource.RLIMIT_NPROC, limits["processes"]),
-                         (resource.RLIMIT_FSIZE, limits["file_bytes"]), (resource.RLIMIT_CORE, 0)):
-        resource.setrlimit(which, (value, value))
+    """The submission's resource limits (`autograder.sandbox.limits`), or this machine's where they
+    are lower: raising a hard limit needs CAP_SYS_RESOURCE, which the zygote does not hold."""
     cpu = int(limits["submission_seconds"]) + 5
-    resource.setrlimit(resource.RLIMIT_CPU, (cpu, cpu + 5))
+    for which, soft, hard in ((resource.RLIMIT_AS, limits["memory_bytes"], limits["memory_bytes"]),
+                              (resource.RLIMIT_NPROC, limits["processes"], limits["processes"]),
+                              (resource.RLIMIT_FSIZE, limits["file_bytes"], limits["file_bytes"]),
+                              (resource.RLIMIT_CORE, 0, 0), (resource.RLIMIT_CPU, cpu, cpu + 5)):
+        ceiling = resource.getrlimit(which)[1]
+        if ceiling != resource.RLIM_INFINITY:
+            soft, hard = min(soft, ceiling), min(hard, ceiling)
+        resource.setrlimit(which, (soft, hard))
 
 
 def _wait_status(status: int) -> int:
@@ -180,6 +225,9 @@ def _init(stdin: int, stdout: int, request: dict) -> int:
             os._exit(70)
     os.close(stdin)
     os.close(stdout)
+    # The only signal with a handler here (Python's, for SIGINT) is the only one the notebook's
+    # processes could deliver to their namespace's init, rootless: ignored, init cannot be stopped.
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
     while True:  # orphans of the notebook are reparented here: reap them until the runner ends
         pid, status = os.wait()
         if pid == runner_pid:
@@ -193,11 +241,15 @@ def _become_runner(stdin: int, stdout: int, request: dict) -> None:
     os.closerange(3, 1 << 16)
     _limit(request["limits"])
     _drop_bounding_set()
-    if request["uid"] is not None:
-        uid = int(request["uid"])
+    if not _rootless():
+        uid = int(request["uid"])  # as root, a child always gets the slot's uid: never root's
+        if uid <= 0:
+            raise ValueError(f"refusing to run a submission as uid {uid}")
         os.setgroups([])
         os.setresgid(uid, uid, uid)
         os.setresuid(uid, uid, uid)
+        # The uid change made it undumpable, its /proc/self files root's: as after an exec (a cold start).
+        _LIBC.prctl(PR_SET_DUMPABLE, 1, 0, 0, 0)
     _drop_capabilities()
     _LIBC.prctl(PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
     os.chdir("/submission")
@@ -215,7 +267,7 @@ def _become_runner(stdin: int, stdout: int, request: dict) -> None:
 
 def _keeper(stdin: int, stdout: int, request: dict) -> int:
     """The zygote's child: create the namespaces, start their init, and exit with its status."""
-    _enter_namespaces(rootless=request["uid"] is None)
+    _enter_namespaces()
     pid = os.fork()
     if pid == 0:
         code = 70
@@ -279,6 +331,10 @@ def serve(control: socket.socket) -> None:
 
 def main() -> int:
     control = socket.socket(fileno=int(os.environ.pop("TDN_CONTROL_FD")))
+    refused = _isolation_refused()
+    if refused:
+        control.send(json.dumps({"fatal": f"this machine refuses a namespace per submission: {refused}"[-2000:]}).encode())
+        return 1
     try:
         warm()
     except Exception as err:  # noqa: BLE001 - said to the supervisor, which falls back or reports

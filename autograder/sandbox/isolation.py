@@ -4,7 +4,10 @@ In every mode the sandbox sees only: the system's read-only directories (/usr, /
 Python environment read-only with PyTorch, TensorFlow and JAX hidden (an empty directory over
 each), the staged runtime (`course` and `autograder.runtime`, read-only), and the submission's
 private working directory. The course root, `source/`, other students' work, the gradebook and the
-home directory do not exist in there. New PID, IPC, UTS and network namespaces: no network.
+home directory do not exist in there; what may be written is capped memory (/tmp, /submission,
+/dev/shm), the rest is read-only. New PID, IPC, UTS and network namespaces: no network.
+A system-call filter (`syscall_filter`) refuses the kernel's keyrings, which would otherwise
+outlive the sandbox (a uid's user keyring) or reach the grader's (the inherited session keyring).
 
 - `root`: bubblewrap started as root, the runtime under an unprivileged uid of its own per slot
   (setpriv), so process limits are per submission.
@@ -18,9 +21,12 @@ isolation and `--insecure` was not given.
 """
 from __future__ import annotations
 
+import contextlib
 import importlib.util
 import os
+import platform
 import shutil
+import struct
 import subprocess
 import sys
 from functools import lru_cache
@@ -113,8 +119,48 @@ def environment(home: str, runtime: str, mpl: str, ipython: str) -> dict[str, st
     }
 
 
-def command(chosen: str, runtime: Path, workdir: Path, slot: int) -> list[str]:
-    """The command line that starts the runtime for one submission in `chosen` mode."""
+# Per architecture: its seccomp audit value, and the numbers of add_key, request_key and keyctl.
+_KEYRING_CALLS = {"x86_64": (0xC000003E, (248, 249, 250)), "aarch64": (0xC00000B7, (217, 218, 219))}
+
+
+def _keyring_filter(machine: str) -> bytes | None:
+    """A classic-BPF seccomp program (struct sock_filter[], as bubblewrap's --seccomp reads it)
+    that fails add_key, request_key and keyctl with ENOSYS, as on a kernel without keyrings, and
+    every system call of another ABI (x32, or i386 through int 0x80), where the same calls have
+    other numbers. None on an architecture it does not know."""
+    if machine not in _KEYRING_CALLS:
+        return None
+    arch, calls = _KEYRING_CALLS[machine]
+    load, jeq, jge, ret = 0x20, 0x15, 0x35, 0x06  # BPF_LD|W|ABS, BPF_JMP|JEQ|K, BPF_JMP|JGE|K, BPF_RET|K
+    allow, refuse = 0x7FFF0000, 0x00050000 | 38  # SECCOMP_RET_ALLOW, SECCOMP_RET_ERRNO | ENOSYS
+    # Offsets are counted from the next instruction; the refusal is the last one.
+    program = [(load, 0, 0, 4), (jeq, 0, len(calls) + 3, arch), (load, 0, 0, 0), (jge, len(calls) + 1, 0, 0x40000000)]
+    program += [(jeq, len(calls) - i, 0, nr) for i, nr in enumerate(calls)]
+    program += [(ret, 0, 0, allow), (ret, 0, 0, refuse)]
+    return b"".join(struct.pack("=HBBI", *instruction) for instruction in program)
+
+
+@contextlib.contextmanager
+def syscall_filter():
+    """A file descriptor holding the sandbox's seccomp program, for `--seccomp` in `command` and
+    `zygote_command` (None where this architecture has none): pass it to the process that starts
+    bubblewrap, which reads it before the sandbox starts, and close it after."""
+    program = _keyring_filter(platform.machine())
+    if program is None:
+        yield None
+        return
+    fd = os.memfd_create("tdn-seccomp")
+    try:
+        os.write(fd, program)
+        os.lseek(fd, 0, os.SEEK_SET)
+        yield fd
+    finally:
+        os.close(fd)
+
+
+def command(chosen: str, runtime: Path, workdir: Path, slot: int, seccomp: int | None) -> list[str]:
+    """The command line that starts the runtime for one submission in `chosen` mode; `seccomp`
+    is the file descriptor of `syscall_filter`, which the process that runs it must inherit."""
     python = Path(sys.executable)
     run = [str(python), "-m", "autograder.runtime.runner"]
     if chosen == "insecure":
@@ -128,15 +174,23 @@ def command(chosen: str, runtime: Path, workdir: Path, slot: int) -> list[str]:
     shipped = []
     for path in sorted(workdir.iterdir()):
         shipped += ["--ro-bind", str(path), f"/submission/{path.name}"]
-    return _bwrap(chosen, runtime, {}) + shipped + ["--chdir", "/submission"] + run
+    return _bwrap(chosen, runtime, {}, seccomp) + shipped + ["--chdir", "/submission"] + run
 
 
-def zygote_command(chosen: str, runtime: Path, control_fd: int) -> list[str]:
+# What a root zygote needs to give each child namespaces, mounts, limits and the slot's uid: no
+# more (no CAP_DAC_OVERRIDE, CAP_SYS_MODULE, CAP_SYS_PTRACE, ...), though it never runs student code.
+ZYGOTE_CAPABILITIES = ("CAP_SYS_ADMIN", "CAP_SETUID", "CAP_SETGID", "CAP_SETPCAP")
+
+
+def zygote_command(chosen: str, runtime: Path, control_fd: int, seccomp: int | None) -> list[str]:
     """The command line of a slot's pre-warmed sandbox (`autograder.runtime.zygote`), in `chosen`
-    mode ('root' or 'rootless'). It starts with the namespaces and file system of `command`; its
-    children give each submission its own on top (see the zygote's docstring)."""
+    mode ('root' or 'rootless'). It starts with the namespaces, file system and system-call filter
+    of `command`; its children give each submission its own on top (see the zygote's docstring)."""
     run = [str(Path(sys.executable)), "-m", "autograder.runtime.zygote"]
-    return _bwrap(chosen, runtime, {"TDN_CONTROL_FD": str(control_fd)}) + ["--chdir", "/submission"] + run
+    caps = []
+    if chosen == "root":
+        caps = ["--cap-drop", "ALL", *(arg for cap in ZYGOTE_CAPABILITIES for arg in ("--cap-add", cap))]
+    return _bwrap(chosen, runtime, {"TDN_CONTROL_FD": str(control_fd)}, seccomp) + caps + ["--chdir", "/submission"] + run
 
 
 def slot_uid(slot: int) -> int:
@@ -145,12 +199,14 @@ def slot_uid(slot: int) -> int:
     return FIRST_UID + slot
 
 
-def _bwrap(chosen: str, runtime: Path, extra_env: dict[str, str]) -> list[str]:
-    """bubblewrap's arguments for the shared part of every sandbox: namespaces, environment, and
-    what of the file system exists in there."""
+def _bwrap(chosen: str, runtime: Path, extra_env: dict[str, str], seccomp: int | None) -> list[str]:
+    """bubblewrap's arguments for the shared part of every sandbox: namespaces, environment,
+    system-call filter, and what of the file system exists in there."""
     python = Path(sys.executable)
     cmd = ["bwrap", "--unshare-ipc", "--unshare-pid", "--unshare-net", "--unshare-uts", "--unshare-cgroup-try",
            "--die-with-parent", "--new-session", "--clearenv"]
+    if seccomp is not None:
+        cmd += ["--seccomp", str(seccomp)]
     if chosen == "rootless":
         cmd += ["--unshare-user", "--cap-drop", "ALL"]
     for key, value in {**environment("/submission", "/runtime", "/tmp/mplconfig", "/tmp/ipython"), **extra_env}.items():
@@ -171,4 +227,9 @@ def _bwrap(chosen: str, runtime: Path, extra_env: dict[str, str]) -> list[str]:
         if any(hidden == str(p) or hidden.startswith(f"{p}/") for p in (Path(sys.prefix), Path(sys.base_prefix))):
             cmd += ["--perms", "0555", "--tmpfs", hidden]
     cmd += ["--ro-bind", str(runtime), "/runtime", "--perms", "0777", "--size", str(TMPFS_BYTES), "--tmpfs", "/submission"]
-    return cmd + ["--proc", "/proc", "--dev", "/dev"]
+    cmd += ["--proc", "/proc", "--dev", "/dev"]
+    if not Path("/dev/shm").is_symlink():  # bubblewrap copies a link (to /run/shm) and makes no directory
+        cmd += ["--perms", "1777", "--size", str(TMPFS_BYTES), "--tmpfs", "/dev/shm"]
+    # The rest read-only: rootless, the account owns the sandbox's root and /dev (tmpfs, uncapped),
+    # and in a zygote what one child wrote there would wait for the next.
+    return cmd + ["--remount-ro", "/dev", "--remount-ro", "/"]

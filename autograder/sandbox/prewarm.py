@@ -10,14 +10,17 @@ The zygote never runs student code, so nothing a submission does can change it. 
 from outside (a case past its budget, a protocol violation) stops the whole zygote: its PID
 namespace takes every process of that submission with it, and the next attempt starts a new
 zygote. A zygote that died for any other reason is restarted the same way. Where a zygote cannot
-be had (no isolation, `TDN_PREWARM=0`, or one that fails to start) each attempt starts a sandbox
-of its own, as `isolation.command` describes.
+be had (no isolation, `TDN_PREWARM=0`, one that fails to start, or one whose child failed before
+its notebook started, as where this machine refuses a nested user namespace: `retire`) each
+attempt starts a sandbox of its own, as `isolation.command` describes.
 """
 from __future__ import annotations
 
 import base64
+import concurrent.futures as cf
 import json
 import os
+import queue
 import select
 import signal
 import socket
@@ -34,6 +37,39 @@ _POOL_LOCK = threading.Lock()
 _BROKEN: set[tuple] = set()  # (mode, runtime) whose zygote failed to start: cold starts from then on
 
 
+class _Launcher:
+    """Starts every zygote's bubblewrap from one thread that lasts as long as this process.
+
+    bubblewrap's --die-with-parent stops a sandbox when the *thread* that started it ends, and a
+    zygote serves whichever grading thread holds its slot next: started by a thread that then
+    ends (a service's warm-up, a replaced worker), it would be killed under another's submission."""
+
+    def __init__(self):
+        self._requests: queue.Queue = queue.Queue()
+        self._thread: threading.Thread | None = None
+        self._lock = threading.Lock()
+
+    def popen(self, *args, **kwargs) -> subprocess.Popen:
+        with self._lock:
+            if self._thread is None or not self._thread.is_alive():  # not alive: in a forked child
+                self._thread = threading.Thread(target=self._serve, name="tdn-zygote-launcher", daemon=True)
+                self._thread.start()
+        started: cf.Future = cf.Future()
+        self._requests.put((args, kwargs, started))
+        return started.result()
+
+    def _serve(self) -> None:
+        while True:
+            args, kwargs, started = self._requests.get()
+            try:
+                started.set_result(subprocess.Popen(*args, **kwargs))
+            except BaseException as err:  # noqa: BLE001 - raised in the thread that asked
+                started.set_exception(err)
+
+
+_LAUNCHER = _Launcher()
+
+
 class ZygoteFailed(RuntimeError):
     """The pre-warmed sandbox did not start or answer: the caller starts a cold one instead."""
 
@@ -46,15 +82,19 @@ class Zygote:
     """One slot's pre-warmed sandbox, seen from the supervisor."""
 
     def __init__(self, chosen: str, runtime: Path, slot: int):
-        self.chosen, self.slot = chosen, slot
+        self.chosen, self.slot, self.key = chosen, slot, (chosen, str(runtime))
         self.control, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
         self.exited: dict[int, int] = {}
         self._next_id = 0
         try:
-            self.process = subprocess.Popen(isolation.zygote_command(chosen, runtime, theirs.fileno()),
-                                            stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
-                                            stderr=subprocess.DEVNULL, pass_fds=(theirs.fileno(),),
-                                            start_new_session=True)
+            with isolation.syscall_filter() as seccomp:
+                self.process = _LAUNCHER.popen(isolation.zygote_command(chosen, runtime, theirs.fileno(), seccomp),
+                                               stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
+                                               stderr=subprocess.DEVNULL, start_new_session=True,
+                                               pass_fds=[fd for fd in (theirs.fileno(), seccomp) if fd is not None])
+        except OSError:
+            self.control.close()
+            raise
         finally:
             theirs.close()
         message = self._receive(READY_SECONDS)
@@ -103,17 +143,18 @@ class Zygote:
         return self.exited.pop(request)
 
     def _receive(self, timeout: float) -> dict | None:
-        ready, _, _ = select.select([self.control], [], [], timeout)
-        if not ready:
+        if self.control.fileno() < 0:
+            return None  # closed by kill()
+        poller = select.poll()  # not select(): a grader with many slots may hold fds past 1024
+        poller.register(self.control, select.POLLIN)
+        if not poller.poll(min(timeout, 3600.0) * 1000):  # poll's milliseconds must fit an int; callers loop
             return None
         try:
             data = self.control.recv(1 << 16)
         except OSError:
             data = b""
         if not data:
-            self.process.poll()
-            if self.process.returncode is None:
-                self.kill()
+            self.kill()  # the zygote is gone or going: end what is left of it
             return None
         try:
             message = json.loads(data)
@@ -122,12 +163,13 @@ class Zygote:
         return message if isinstance(message, dict) else None
 
     def kill(self) -> None:
-        """Stop the zygote and every submission process under it."""
-        try:
-            os.killpg(self.process.pid, signal.SIGKILL)
-        except (ProcessLookupError, PermissionError, AttributeError):
-            pass
-        if hasattr(self, "process"):
+        """Stop the zygote and every submission process under it (a second call does nothing)."""
+        # Only while it is not reaped: once it is, its process group id may be another's.
+        if self.process.poll() is None:
+            try:
+                os.killpg(self.process.pid, signal.SIGKILL)
+            except (ProcessLookupError, PermissionError):
+                pass
             self.process.wait()
         self.control.close()
 
@@ -163,6 +205,8 @@ def start(chosen: str, runtime: Path, slot: int, limits: dict, files: list[tuple
     with _POOL_LOCK:
         zygote = _POOL.get((*key, slot))
     if zygote is None or not zygote.alive():
+        if zygote is not None:
+            zygote.kill()  # reaped already: this closes its socket
         try:
             zygote = Zygote(chosen, runtime, slot)
         except (ZygoteFailed, OSError):
@@ -174,6 +218,15 @@ def start(chosen: str, runtime: Path, slot: int, limits: dict, files: list[tuple
         return zygote.fork(limits, files)
     except ZygoteFailed:
         return None
+
+
+def retire(zygote: Zygote) -> None:
+    """A child of `zygote` failed before its notebook started. Where the zygote itself died, the
+    next attempt starts another; where it lives on, its children cannot be started on this
+    machine, and every attempt from now on starts a cold sandbox."""
+    if zygote.alive():
+        _BROKEN.add(zygote.key)
+    zygote.kill()
 
 
 def stop_all() -> None:

@@ -74,9 +74,12 @@ class _Cold:
 
     preamble = b""
 
-    def __init__(self, cmd: list[str], limits: Limits, workdir: Path):
-        self.process = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, stdin=subprocess.PIPE,
-                                        preexec_fn=apply(limits), close_fds=True, cwd=workdir)
+    def __init__(self, chosen: str, runtime: Path, workdir: Path, slot: int, limits: Limits):
+        with isolation.syscall_filter() as seccomp:
+            self.process = subprocess.Popen(isolation.command(chosen, runtime, workdir, slot, seccomp),
+                                            stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, stdin=subprocess.PIPE,
+                                            preexec_fn=apply(limits), close_fds=True, cwd=workdir,
+                                            pass_fds=() if seccomp is None else (seccomp,))
         self.stdin, self.stdout = self.process.stdin, self.process.stdout
 
     def poll(self) -> int | None:
@@ -98,8 +101,7 @@ class _Cold:
 
 def _launch(chosen: str, runtime: Path, workdir: Path, slot: int, limits: Limits, files: list):
     """One attempt's process: forked from the slot's pre-warmed sandbox where there is one."""
-    return prewarm.start(chosen, runtime, slot, limits.as_dict(), files) or \
-        _Cold(isolation.command(chosen, runtime, workdir, slot), limits, workdir)
+    return prewarm.start(chosen, runtime, slot, limits.as_dict(), files) or _Cold(chosen, runtime, workdir, slot, limits)
 
 
 def _why_it_died(returncode: int) -> str:
@@ -224,7 +226,7 @@ def _attempt(launch, job, cases, skip, execution: Execution, limits: Limits, sta
     selector = selectors.DefaultSelector()
     selector.register(process.stdout, selectors.EVENT_READ)
     state = _State(todo, cases, execution, channel)
-    buffer, ended = bytearray(), False
+    buffer, ended, hung_up = bytearray(), False, False  # hung_up: its output ended, yet it ran on
     try:
         while True:
             now = time.monotonic()
@@ -264,6 +266,9 @@ def _attempt(launch, job, cases, skip, execution: Execution, limits: Limits, sta
                         return True, None
                 except Violation as err:
                     if state.current is None and not state.started_any:
+                        if isinstance(process, prewarm.Forked):  # perhaps only warm: the retry is cold
+                            prewarm.retire(process.zygote)
+                            raise prewarm.ZygoteFailed(f"the grading runtime failed in a pre-warmed sandbox: {err}") from None
                         raise SandboxError(f"the grading runtime failed before the notebook ran: {err}") from None
                     return False, state.fail(f"grading of this cell was stopped: the notebook's process sent {err}")
     finally:
@@ -272,15 +277,20 @@ def _attempt(launch, job, cases, skip, execution: Execution, limits: Limits, sta
         # A process whose output ended is exiting: give it a moment to say how, rather than
         # stopping it (and with it a warm zygote).
         if process.poll() is None and not (ended and process.wait(1.0) is not None):
+            hung_up = ended
             process.kill()
         process.stdout.close()
         with _LIVE_LOCK:
             _LIVE.discard(process)
     returncode = process.wait()
     if state.current is not None:
-        return False, state.fail(_why_it_died(returncode))
-    if not state.started_any and isinstance(process, prewarm.Forked) and not process.zygote.alive():
-        raise prewarm.ZygoteFailed("the zygote died before the notebook started")
+        return False, state.fail("the notebook's process closed its channel to the grader and went on running (os.close?)"
+                                 if hung_up else _why_it_died(returncode))
+    if not state.started_any and isinstance(process, prewarm.Forked):
+        # No student code ran: the warm sandbox failed on its own (it died, or this machine refuses
+        # what its children need). The retry starts another, or a cold sandbox.
+        prewarm.retire(process.zygote)
+        raise prewarm.ZygoteFailed(f"a pre-warmed sandbox's child ended (exit code {returncode}) before its notebook started")
     if not state.started_any:
         raise SandboxError(f"the sandbox did not start (exit code {returncode}): run `autograder grade` with --jobs 1 "
                            "and check that bubblewrap works on this machine")
