@@ -24,6 +24,12 @@ HOW_TO_CATALOGUE = (
     "a grade, so the next <code>autograder grade</code> judges every submission again, their feedback gains the hint, "
     "and the next report counts the entry.")
 
+# The pages run nothing and load nothing: if some student text ever slipped through unescaped, a
+# browser would still run no script and fetch no address from it (inline SVG plots and the inline
+# style are all a page holds).
+HEAD = ('<meta charset="utf-8"><meta http-equiv="Content-Security-Policy" '
+        """content="default-src 'none'; style-src 'unsafe-inline'; img-src data:; base-uri 'none'; form-action 'none'">""")
+
 STYLE = """
 body{font:14px/1.45 system-ui,-apple-system,Segoe UI,sans-serif;margin:0 auto;max-width:1180px;padding:0 18px 40px;color:#1c2833}
 h1{font-size:24px;margin:18px 0 4px} h2{font-size:19px;margin:30px 0 8px;border-bottom:2px solid #d5d8dc;padding-bottom:3px}
@@ -263,5 +269,5 @@ def page(s: Sections) -> str:
     csvs = ", ".join(f"{t.name}.csv" for t in s.tables)
     body = "\n".join([_header(s), _scores(s), _mistakes(s), _failures(s), _incidents(s), _service(s), _similarity(s),
                       f'<p class="muted">The same numbers, as CSV beside this page: {esc(csvs)}.</p>'])
-    return (f'<!DOCTYPE html>\n<html lang="en"><head><meta charset="utf-8"><title>{esc(s.data.assignment)}: report</title>'
+    return (f'<!DOCTYPE html>\n<html lang="en"><head>{HEAD}<title>{esc(s.data.assignment)}: report</title>'
             f"<style>{STYLE}</style></head><body>\n{body}\n</body></html>\n")

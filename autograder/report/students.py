@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from autograder.report.html import STYLE, esc, render_table
+from autograder.report.html import HEAD, STYLE, esc, render_table
 from autograder.report.html import Sections
 from autograder.report.mistakes import catalogue_id
 from autograder.report.tables import Table, write_csv
@@ -83,7 +83,7 @@ def write(reports: list[Sections], to: Path) -> tuple[Path, Path]:
             f"{', '.join(esc(r.data.assignment) for r in reports)}. Place in class: the share of classmates with a lower "
             "score. Scores are the gradebook's; the notes come from the grading records. For office hours: it names "
             "students.</p>" + render_table(t) + "<h2>Per student</h2>" + "".join(blocks))
-    page = (f'<!DOCTYPE html>\n<html lang="en"><head><meta charset="utf-8"><title>Students</title><style>{STYLE}</style>'
+    page = (f'<!DOCTYPE html>\n<html lang="en"><head>{HEAD}<title>Students</title><style>{STYLE}</style>'
             f"</head><body>\n{body}\n</body></html>\n")
     html_path = to / "students.html"
     html_path.write_text(page, encoding="utf-8")

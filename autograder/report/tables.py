@@ -29,15 +29,30 @@ def cell(value) -> str:
     return str(value)
 
 
+# A text cell a spreadsheet would read as a formula: student ids and feedback text are the students'.
+_FORMULA_START = ("=", "+", "-", "@", "\t", "\r", "\n")
+
+
+def csv_cell(value) -> str:
+    """`cell(value)` for a CSV opened in a spreadsheet: a text that begins like a formula (`=HYPERLINK(...)`,
+    `+1`, `@SUM`) gets a leading apostrophe, so it stays text; numbers are never changed."""
+    text = cell(value)
+    if isinstance(value, str) and text.startswith(_FORMULA_START):
+        return "'" + text
+    return text
+
+
 def write_csv(table: Table, folder: Path) -> Path:
-    """Write the table as folder/<name>.csv (through a temporary file, so a reader never sees half of it)."""
+    """Write the table as folder/<name>.csv (through a temporary file, so a reader never sees half of it).
+
+    Text cells that a spreadsheet would run as a formula are written as text (`csv_cell`)."""
     path = Path(folder) / f"{table.name}.csv"
     fd, tmp = tempfile.mkstemp(dir=folder, prefix=f".{path.name}.", suffix=".tmp")
     try:
         with os.fdopen(fd, "w", newline="", encoding="utf-8") as fh:
             writer = csv.writer(fh)
             writer.writerow(table.columns)
-            writer.writerows([cell(v) for v in row] for row in table.rows)
+            writer.writerows([csv_cell(v) for v in row] for row in table.rows)
         os.replace(tmp, path)
     finally:
         if os.path.exists(tmp):

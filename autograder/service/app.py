@@ -114,7 +114,7 @@ class Service:
             (base + r"api/assignments/(?P<assignment>[^/]+)/requests", classes["Requests"], args),
             (base + "api/requests", classes["History"], args),
             (base + r"api/requests/(\d{1,12})", classes["One"], args),
-            (base + "static/(.*)", tornado.web.StaticFileHandler, {"path": str(handlers.STATIC)}),
+            (base + "static/(.*)", handlers.Static, {"path": str(handlers.STATIC)}),
         ]
         return tornado.web.Application(routes, default_handler_class=classes["NotFound"], default_handler_args=args,
                                        cookie_secret=self._cookie_secret(), xsrf_cookies=False, compress_response=True)

@@ -119,7 +119,8 @@ class Requests(Api):
             return
         if self.request.method == "POST":
             length = self.request.headers.get("Content-Length", "")
-            size = min(int(length), self.service.config.max_upload_bytes) if length.isdigit() \
+            # at least 1: an empty body holds no memory, but `hold` answers 0 for "no room"
+            size = max(1, min(int(length), self.service.config.max_upload_bytes)) if length.isdigit() \
                 else self.service.config.max_upload_bytes
             self._held = self.service.hold(size)
             if not self._held:  # memory: the bodies being received at one moment are bounded in bytes
@@ -206,6 +207,13 @@ class Page(Base):
             page = page.replace("{{" + key + "}}", tornado.escape.xhtml_escape(value))
         self.set_header("Content-Type", "text/html; charset=utf-8")
         self.finish(page)
+
+
+class Static(tornado.web.StaticFileHandler):
+    """The page's script and style, with the page's own security headers (nosniff above all)."""
+
+    def set_default_headers(self):
+        Base.set_default_headers(self)
 
 
 class NotFound(Base):

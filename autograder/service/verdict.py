@@ -33,8 +33,11 @@ HIDDEN_MESSAGE = "its message is not shown before the deadline: call the functio
 # The judge's own sentences that carry something else (autograder.grading.judge); each pattern is
 # locked by a test that makes the judge write it.
 _RAISED = re.compile(r"raised (?P<error>.*)", re.S)
-_DESCRIBED = re.compile(r"(?P<type>[A-Za-z_][\w.]{0,80})(?::\s(?P<message>.*?))?"
-                        r"(?:\s\(line (?P<line>\d+) of your code(?::\s(?P<text>.*))?\))?", re.S)
+# The recorder appends the line suffix last, after a message the notebook chose: the suffix is the
+# rightmost one (a greedy message), or a message could forge "(line <a hidden number> of your code: ...)".
+_DESCRIBED_AT = re.compile(r"(?P<type>[A-Za-z_][\w.]{0,80})(?::\s(?P<message>.*))?"
+                           r"\s\(line (?P<line>\d+) of your code(?::\s(?P<text>.*))?\)", re.S)
+_DESCRIBED = re.compile(r"(?P<type>[A-Za-z_][\w.]{0,80})(?::\s(?P<message>.*))?", re.S)
 _SCALAR = re.compile(r"(?P<key>.+?) is [-+\w.]+, expected [-+\w.]+")
 _SHAPE = re.compile(r"(?P<key>.+?) has shape (?P<actual>\([\d, ]*\)), expected (?P<expected>\([\d, ]*\))")
 _UNCHECKABLE = re.compile(r"its outputs could not be checked \((?P<type>[A-Za-z_]\w*)[:)].*", re.S)
@@ -146,14 +149,14 @@ def _error(error: str, notebook: Notebook) -> str:
     stopped = _stopped(error)
     if stopped:
         return stopped
-    m = _DESCRIBED.fullmatch(error.strip())
+    m = _DESCRIBED_AT.fullmatch(error.strip()) or _DESCRIBED.fullmatch(error.strip())
     if not m:
         return f"an exception ({HIDDEN_MESSAGE})"
     kind = _error_name(m["type"], notebook)
-    where = ""
-    if m["line"] and notebook.has_line(m["text"]):
-        where = f" at line {m['line']} of your code: {m['text'].strip()}"
-    elif m["line"]:
+    where, line = "", m.groupdict().get("line")
+    if line and notebook.has_line(m["text"]):
+        where = f" at line {line} of your code: {m['text'].strip()}"
+    elif line:
         where = " in your code"
     said = f" ({HIDDEN_MESSAGE})" if (m["message"] or "").strip() else ""
     if kind == "NameError" and (n := re.fullmatch(r"name '(\w+)' is not defined", (m["message"] or "").strip())) \
