@@ -95,11 +95,18 @@ def test_no_file_of_one_submission_is_seen_by_the_next_and_shipped_files_stay_as
         assert seen["files"] == [] and seen["shipped"] == "as shipped"
 
 
+def shared_paths() -> list[str]:
+    """Where a planted file would be shared: the root, /dev, and the folder above the Python
+    environment, unless that lies in /tmp, which is each submission's own."""
+    above = Path(sys.prefix).parent / "planted"
+    return ["/planted", "/dev/planted"] + ([] if str(above).startswith("/tmp/") else [str(above)])
+
+
 def test_what_every_child_of_a_zygote_shares_is_read_only_to_a_submission(report):
     # Rootless, a child owns the zygote's root, its /dev and the directories bubblewrap made above
     # the Python environment: were they writable, a file there would wait for the next submission.
     planted = report["leave_behind"]["planted"]
-    shared = ["/planted", "/dev/planted", str(Path(sys.prefix).parent / "planted")]
+    shared = shared_paths()
     assert {path: planted[path] for path in shared} == dict.fromkeys(shared, "OSError")  # EROFS
 
 
@@ -230,7 +237,7 @@ def test_where_nested_user_namespaces_are_refused_rootless_grading_falls_back_to
     assert refused["zygotes"] == [None, None]
     # And a cold rootless sandbox keeps what the warm ones do: its root and /dev read-only, no
     # keyring, nothing of the submission before.
-    shared = ["/planted", "/dev/planted", str(Path(sys.prefix).parent / "planted")]
+    shared = shared_paths()
     assert {path: refused["planted"][path] for path in shared} == dict.fromkeys(shared, "OSError")
     assert refused["planted"]["session key"] == "Function not implemented"
     seen = refused["seen"]

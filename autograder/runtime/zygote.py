@@ -158,12 +158,37 @@ def _isolation_refused() -> str | None:
     return None if os.waitstatus_to_exitcode(status) == 0 else why or f"exit status {status}"
 
 
+def _environment_under_tmp() -> list[str]:
+    """The folders of this Python environment that lie under /tmp, outermost first."""
+    roots = {sys.prefix, sys.base_prefix, os.path.dirname(os.path.dirname(os.path.realpath(sys.executable)))}
+    under = sorted(r for r in roots if r.startswith("/tmp/"))
+    return [r for r in under if not any(r != o and r.startswith(o + "/") for o in under)]
+
+
+def _make_dirs(path: str) -> None:
+    """`path` and the folders above it in the fresh /tmp, world-readable, none of them writable."""
+    parts, current = path.strip("/").split("/"), ""
+    for part in parts:
+        current += "/" + part
+        if not os.path.isdir(current):
+            os.mkdir(current)
+            os.chmod(current, 0o755)
+
+
 def _fresh_filesystem(files: list, tmpfs_bytes: int) -> None:
     """An empty /tmp, /submission and /dev/shm of this attempt's own (the zygote's are shared by
     every child); the shipped files read-only in /submission."""
     shm = ["/dev/shm"] if os.path.isdir("/dev/shm") and not os.path.islink("/dev/shm") else []
+    # A Python environment that lives under /tmp (a checkout there, say) was bound over bubblewrap's
+    # /tmp: held open here, and bound again (with the hidden packages' covers) over the fresh one.
+    kept = [(path, os.open(path, os.O_PATH | os.O_DIRECTORY)) for path in _environment_under_tmp()]
     for target in ("/tmp", "/submission", *shm):
         _mount("tmpfs", target, "tmpfs", MS_NOSUID | MS_NODEV, f"size={tmpfs_bytes},mode=1777")
+    for path, fd in kept:
+        _make_dirs(path)
+        _mount(f"/proc/self/fd/{fd}", path, None, MS_BIND | MS_REC)
+        _mount(None, path, None, MS_BIND | MS_REMOUNT | MS_RDONLY | MS_NOSUID | MS_NODEV)
+        os.close(fd)
     for name, data in files:
         path = "/submission/" + os.path.basename(name)
         with open(path, "wb") as f:
