@@ -12,7 +12,7 @@ from autograder.grading.runs import Run
 from autograder.service import tokens, verdict
 from autograder.service.store import Rate
 from autograder.spec.checks import load_all
-from service_helpers import A, call, instant, running, send, sources_only_course
+from service_helpers import call, instant, running, send, sources_only_course
 
 SECRET_NUMBER = "8347"
 

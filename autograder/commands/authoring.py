@@ -71,12 +71,17 @@ def solution_source(names: list[str]) -> str:
     return "\n\n\n".join(parts)
 
 
+def points_phrase(points: float) -> str:
+    """'1 point', '2 points': how a hidden test cell's comment states its worth."""
+    return f"{points} point{'s' if points != 1 else ''}"
+
+
 def test_source(check_id: str) -> str:
     """The source of the hidden test cell of one graded item."""
     item = registry.find(check_id)
     return (
         f"# Hidden tests grade {item.name} on new inputs, against the course's NumPy reference and PyTorch "
-        f"({item.points} point{'s' if item.points != 1 else ''}).\n"
+        f"({points_phrase(item.points)}).\n"
         "### BEGIN HIDDEN TESTS\n"
         "from autograder.kernel import grade\n"
         f'grade("{check_id}")\n'

@@ -22,6 +22,7 @@ from pathlib import Path
 
 import nbformat
 
+from autograder.commands.authoring import points_phrase
 from autograder.commands.courses import copy_course
 from autograder.grading import nbgrader_cli
 from autograder.spec import registry
@@ -58,8 +59,7 @@ def check_cell_source(check_id: str) -> str:
     item = registry.find(check_id)
     return (
         f"# Self-study: the hidden tests of {item.name} run here, in this kernel, on new inputs against the course's\n"
-        f"# NumPy reference and PyTorch, and print the verdict ({item.points} point{'s' if item.points != 1 else ''} "
-        "in the graded course).\n"
+        f"# NumPy reference and PyTorch, and print the verdict ({points_phrase(item.points)} in the graded course).\n"
         "from autograder.selfstudy import check\n"
         f'check("{check_id}", globals())'
     )
